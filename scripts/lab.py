@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""`make lab`: open JupyterLab on the lessons with a live model behind them.
+
+Order: a server named by OLLAMA_BASE_URL; otherwise Ollama at http://localhost:11434 if it answers; otherwise
+the embedded engine, started for this session and stopped when JupyterLab exits. The choice reaches every
+notebook through the OLLAMA_* environment variables.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_engine():
+    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> int:
+    from widgets.config import DEFAULT_BASE_URL
+    from widgets.doctor import check_connection
+
+    engine, port = None, None
+    if os.environ.get("OLLAMA_BASE_URL"):
+        print(f"[lab] using OLLAMA_BASE_URL={os.environ['OLLAMA_BASE_URL']}")
+        print(f"[lab] {check_connection(send_test_message=False)}")
+    else:
+        ollama = check_connection(DEFAULT_BASE_URL, timeout=1.0, send_test_message=False)
+        if ollama.server_kind == "ollama":
+            print(f"[lab] {ollama.server_name} answers at {DEFAULT_BASE_URL}: the lessons will use it")
+            if not ollama.ok:
+                print(f"[lab] note: {ollama}")
+        else:
+            engine = load_engine()
+            port = int(os.environ.get("ENGINE_PORT", engine.DEFAULT_PORT))
+            print(f"[lab] no Ollama at {DEFAULT_BASE_URL}: using the embedded engine (SmolLM2-135M)")
+            try:
+                if engine.main(["install"]) != 0:
+                    return 1
+                engine.start(port)
+            except engine.EngineError as error:
+                print(f"[lab] error: {error}", file=sys.stderr)
+                return 1
+            os.environ.update(engine.environment(port))
+    # `kill` or a closed terminal should stop the engine too, not only Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+               *sys.argv[1:]]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if engine is not None:
+            engine.stop(port)
+            print(f"[lab] stopped the embedded engine on port {port}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

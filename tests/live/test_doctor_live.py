@@ -1,0 +1,19 @@
+"""check_connection against the real configured server (the embedded engine unless OLLAMA_BASE_URL is set)."""
+
+from widgets import check_connection
+
+
+def test_configured_server_passes_the_check(live_settings):
+    diagnosis = check_connection(live_settings.base_url, live_settings.model, timeout=10)
+    assert diagnosis.ok, str(diagnosis)
+    assert diagnosis.server_kind in {"ollama", "llama.cpp", "anthropic", "unknown"}
+
+
+def test_the_v1_mistake_is_diagnosed_against_the_real_server(live_settings):
+    diagnosis = check_connection(live_settings.base_url + "/v1", live_settings.model)
+    assert not diagnosis.ok and "/v1" in diagnosis.problem
+
+
+def test_closed_port_is_diagnosed():
+    diagnosis = check_connection("http://127.0.0.1:9", "any", timeout=2)
+    assert not diagnosis.ok and "nothing answers" in diagnosis.problem

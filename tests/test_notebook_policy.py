@@ -1,0 +1,86 @@
+"""Every lesson notebook: valid nbformat 4, kernel python3, no stored output, the lesson shape, no /v1 base URL
+for an Anthropic client except where a cell deliberately shows that mistake, and listed in the README."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+DELIBERATE = "deliberate /v1 mistake"
+
+
+def test_there_are_lessons():
+    assert len(NOTEBOOKS) >= 1
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=lambda path: path.name)
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=nbformat.NO_CONVERT)
+
+
+def test_valid_nbformat_4_with_python3_kernel(notebook):
+    _, nb = notebook
+    nbformat.validate(nb)
+    assert nb.nbformat == 4
+    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+def test_committed_without_outputs(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert not cell.outputs, f"{path.name} cell {index} has stored output"
+            assert cell.execution_count is None, f"{path.name} cell {index} has an execution_count"
+
+
+def test_lesson_shape(notebook):
+    path, nb = notebook
+    markdown = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
+    assert markdown and markdown[0].startswith(f"# {path.name[:2]}"), "first cell: '# NN · Title'"
+    assert "what you will learn" in markdown[0].lower() or "what you will learn" in markdown[1].lower()
+    assert any(re.search(r"^#+ .*try it", text, re.IGNORECASE | re.MULTILINE) for text in markdown), "a Try it section"
+    assert nb.cells[-1].cell_type == "code", "the Try it cell is runnable"
+
+
+def _anthropic_base_urls(source: str):
+    """The base_url arguments of every Anthropic(...) / AsyncAnthropic(...) call in a cell, as source text."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics
+        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                "Anthropic", "AsyncAnthropic"):
+            for keyword in node.keywords:
+                if keyword.arg == "base_url":
+                    yield ast.unparse(keyword.value)
+
+
+def test_no_anthropic_client_with_a_v1_base_url(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for base_url in _anthropic_base_urls(cell.source):
+            if "/v1" in base_url:
+                assert DELIBERATE in cell.source, (
+                    f"{path.name} cell {index}: Anthropic(base_url={base_url}) — the SDK appends /v1 itself; "
+                    f"if this shows the mistake on purpose, say '# {DELIBERATE}' in the cell")
+
+
+def test_policy_check_catches_a_v1_client():
+    assert list(_anthropic_base_urls('c = Anthropic(base_url="http://localhost:11434/v1", api_key="x")')) == [
+        "'http://localhost:11434/v1'"]
+    assert list(_anthropic_base_urls('c = anthropic.Anthropic(base_url=url + "/v1")')) == ["url + '/v1'"]
+
+
+def test_readme_lesson_map_lists_every_notebook():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [path.name for path in NOTEBOOKS if path.name not in readme]
+    assert not missing, f"README lesson map lacks {missing}"

@@ -1,0 +1,81 @@
+"""Widgets and helpers for learning Anthropic's Messages API against local models (Ollama, llama.cpp).
+
+Names are imported on first use, so ``import widgets`` stays cheap (matplotlib loads only for charts).
+
+Example:
+    >>> from widgets import StreamView, settings
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Settings": "config",
+    "settings": "config",
+    "make_client": "config",
+    "text_of": "messages",
+    "blocks_of_type": "messages",
+    "check_connection": "doctor",
+    "Diagnosis": "doctor",
+    "StreamView": "stream_view",
+    "StreamResult": "streaming",
+    "StreamInterrupted": "streaming",
+    "ImageUpload": "images",
+    "ImageRejected": "images",
+    "image_block": "images",
+    "user_message": "images",
+    "UsageTracker": "usage",
+    "ChatWidget": "chat",
+    "run_tool_loop": "tools",
+    "probe": "probe",
+}
+
+__all__ = [
+    "ChatWidget",
+    "Diagnosis",
+    "ImageRejected",
+    "ImageUpload",
+    "Settings",
+    "StreamInterrupted",
+    "StreamResult",
+    "StreamView",
+    "UsageTracker",
+    "blocks_of_type",
+    "check_connection",
+    "image_block",
+    "make_client",
+    "probe",
+    "run_tool_loop",
+    "settings",
+    "text_of",
+    "user_message",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
+    from .chat import ChatWidget
+    from .config import Settings, make_client, settings
+    from .doctor import Diagnosis, check_connection
+    from .images import ImageRejected, ImageUpload, image_block, user_message
+    from .messages import blocks_of_type, text_of
+    from .probe import probe
+    from .stream_view import StreamView
+    from .streaming import StreamInterrupted, StreamResult
+    from .tools import run_tool_loop
+    from .usage import UsageTracker
+
+
+def __getattr__(name: str):
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,86 @@
+"""Where the lessons and widgets find their model server: one place, read from the environment.
+
+| variable              | default                   | meaning                                   |
+|-----------------------|---------------------------|-------------------------------------------|
+| ``OLLAMA_BASE_URL``   | ``http://localhost:11434``| server root, **without** ``/v1``          |
+| ``OLLAMA_MODEL``      | ``llama3.2``              | text model                                |
+| ``OLLAMA_VISION_MODEL``| ``llava``                | model for image lessons                   |
+
+The API key is ``"ollama"`` (local servers accept any key), except when the base URL is Anthropic's own API:
+then it is read from ``ANTHROPIC_API_KEY``, so a real key never has to be written in a notebook and is never
+sent to any other server.
+
+Example:
+    >>> from anthropic import Anthropic
+    >>> from widgets import settings
+    >>> config = settings()
+    >>> client = Anthropic(base_url=config.base_url, api_key=config.api_key)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "http://localhost:11434"
+DEFAULT_MODEL = "llama3.2"
+DEFAULT_VISION_MODEL = "llava"
+LOCAL_API_KEY = "ollama"
+
+BASE_URL_VARIABLE = "OLLAMA_BASE_URL"
+MODEL_VARIABLE = "OLLAMA_MODEL"
+VISION_MODEL_VARIABLE = "OLLAMA_VISION_MODEL"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server and models the lessons use. ``repr`` never shows the API key."""
+
+    base_url: str
+    model: str
+    vision_model: str
+    api_key: str = field(repr=False)
+
+    @property
+    def is_anthropic(self) -> bool:
+        """True when talking to Anthropic's hosted API rather than a local or self-hosted server."""
+        return is_anthropic_url(self.base_url)
+
+
+def is_anthropic_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "anthropic.com" or host.endswith(".anthropic.com")
+
+
+def settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the configuration from ``environ`` (default: ``os.environ``).
+
+    Example:
+        >>> settings({"OLLAMA_MODEL": "qwen3"}).model
+        'qwen3'
+    """
+    env = os.environ if environ is None else environ
+    base_url = (env.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
+    api_key = LOCAL_API_KEY
+    if is_anthropic_url(base_url):
+        api_key = env.get("ANTHROPIC_API_KEY") or LOCAL_API_KEY
+    return Settings(
+        base_url=base_url,
+        model=env.get(MODEL_VARIABLE) or DEFAULT_MODEL,
+        vision_model=env.get(VISION_MODEL_VARIABLE) or DEFAULT_VISION_MODEL,
+        api_key=api_key,
+    )
+
+
+def make_client(config: Settings | None = None, **client_options):
+    """An ``anthropic.Anthropic`` client for ``config`` (default: :func:`settings`).
+
+    Example:
+        >>> client = make_client(max_retries=0)
+    """
+    from anthropic import Anthropic
+
+    config = config or settings()
+    return Anthropic(base_url=config.base_url, api_key=config.api_key, **client_options)

@@ -22,7 +22,7 @@ engine: install
 	$(BIN)/python scripts/engine.py install
 
 lab: install
-	$(BIN)/python scripts/lab.py
+	$(BIN)/python scripts/lab.py $(LAB_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

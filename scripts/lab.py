@@ -55,12 +55,19 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     command = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-               *sys.argv[1:]]
+               *(["--allow-root"] if os.geteuid() == 0 else []), *sys.argv[1:]]
+    lab = subprocess.Popen(command)
     try:
-        return subprocess.call(command)
+        return lab.wait()
     except KeyboardInterrupt:
         return 130
     finally:
+        if lab.poll() is None:  # we were told to stop: take JupyterLab down with us
+            lab.terminate()
+            try:
+                lab.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                lab.kill()
         if engine is not None:
             engine.stop(port)
             print(f"[lab] stopped the embedded engine on port {port}")

@@ -1,0 +1,396 @@
+"""Images for the Messages API: check, shrink and encode them, as plain functions and as an upload widget.
+
+The type is read from the file's first bytes (its "magic bytes"), never from its name: a PDF renamed
+``photo.png`` is rejected, a JPEG saved as ``photo.png`` is accepted as ``image/jpeg``. Every image is fully
+decoded once, so a truncated download fails here with a clear message instead of as a server error later.
+Images whose long side exceeds ``max_side`` (1568 px, the size above which Anthropic's API downsizes
+anyway) are shrunk with the aspect ratio kept; the result must fit in ``max_bytes`` (5 MB).
+
+Example:
+    >>> from widgets import image_block, user_message
+    >>> block = image_block("photo.jpg")                        # doctest: +SKIP
+    >>> message = user_message("What is in this picture?", ["photo.jpg"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import ipywidgets
+import traitlets
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_SIDE = 1568
+DEFAULT_MAX_BYTES = 5_000_000
+JPEG_QUALITY = 85
+ACCEPTED = "PNG, JPEG, GIF or WebP"
+
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+_PILLOW_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}
+_DISPLAY = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP"}
+_ORIENTATION_TAG = 0x0112
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+class ImageRejected(ValueError):
+    """An image the kit will not send, with one message saying what is wrong and what to do.
+
+    ``name`` is the file name (or "This file"); ``str(error)`` is the whole message.
+
+    Example:
+        >>> try:
+        ...     image_block(b"%PDF-1.7 ...")
+        ... except ImageRejected as error:
+        ...     print(error)
+        This file is not an image (its first bytes look like a PDF document): upload a PNG, JPEG, GIF or WebP
+    """
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+
+
+def detect_media_type(data: bytes) -> str | None:
+    """``image/png``, ``image/jpeg``, ``image/gif`` or ``image/webp`` from the first bytes, else ``None``.
+
+    Example:
+        >>> detect_media_type(b"\\x89PNG\\r\\n\\x1a\\n...")
+        'image/png'
+        >>> detect_media_type(b"%PDF-1.7") is None
+        True
+    """
+    head = bytes(data[:16])
+    for signature, media_type in _SIGNATURES:
+        if head.startswith(signature):
+            return media_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _describe_unsupported(data: bytes) -> tuple[str, str]:
+    """(what the bytes look like, what to do) for data that is not one of the four accepted types."""
+    head = bytes(data[:512])
+    convert = "convert it to PNG or JPEG first"
+    if head.startswith(b"BM"):
+        return "is a BMP image, which the Messages API does not accept", convert
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "is a TIFF image, which the Messages API does not accept", convert
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIF_BRANDS:
+            return "is a HEIC/HEIF photo, which the Messages API does not accept", convert
+        if brand in _AVIF_BRANDS:
+            return "is an AVIF image, which the Messages API does not accept", convert
+        return "is not an image (its first bytes look like an MP4/QuickTime video)", f"upload a {ACCEPTED}"
+    if head.startswith(b"\x00\x00\x01\x00"):
+        return "is an ICO icon, which the Messages API does not accept", convert
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if stripped.startswith(b"<svg") or (stripped.startswith(b"<?xml") and b"<svg" in stripped):
+        return "is an SVG (vector) image, which the Messages API does not accept", "export it as PNG first"
+    upload = f"upload a {ACCEPTED}"
+    if head.startswith(b"%PDF"):
+        kind = "a PDF document"
+    elif head.startswith(b"PK\x03\x04"):
+        kind = "a ZIP archive (or a .docx/.xlsx/.pptx file)"
+    elif head.startswith(b"\x1f\x8b"):
+        kind = "gzip-compressed data"
+    elif stripped.startswith((b"<!doctype html", b"<html")):
+        kind = "an HTML page, perhaps from a failed download"
+    elif stripped.startswith(b"<"):
+        kind = "XML or HTML text"
+    elif _is_text(head):
+        kind = "plain text"
+    else:
+        shown = " ".join(f"{byte:02x}" for byte in head[:4])
+        return f"is not an image (its first bytes, {shown}, match no image format)", upload
+    return f"is not an image (its first bytes look like {kind})", upload
+
+
+def _is_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start >= len(head) - 3  # a multi-byte character cut at the end of the sample
+    return True
+
+
+def _size(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1000:.0f} KB" if size >= 1000 else f"{size} bytes"
+
+
+def _check_limits(max_side: int, max_bytes: int) -> None:
+    if int(max_side) < 1 or int(max_bytes) < 1:
+        raise ValueError(f"max_side and max_bytes must be positive, got max_side={max_side}, max_bytes={max_bytes}")
+
+
+def _decode_fully(data: bytes, media_type: str, name: str, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
+    """Decode every frame, so a truncated or damaged file fails here; returns (first frame, size in the file)."""
+    kind = _PILLOW_FORMATS[media_type]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[kind])
+            stored_size = image.size
+            if kind == "JPEG" and max(image.size) > max_side:
+                # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT data (still >= the target size): the
+                # whole file is read either way, and a 12-megapixel photo decodes ~2x faster.
+                scale = max_side / max(image.size)
+                image.draft(image.mode, (round(image.width * scale), round(image.height * scale)))
+            frames = getattr(image, "n_frames", 1)
+            for index in range(frames):
+                image.seek(index)
+                image.load()
+            if frames > 1:
+                image.seek(0)
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(name, f"{name} has too many pixels to decode safely: use an image under "
+                                  f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
+        if isinstance(error, UnidentifiedImageError):
+            detail = "its header is incomplete"  # Pillow's own text names a BytesIO object, of no use here
+        else:
+            detail = str(error).strip() or type(error).__name__
+        raise ImageRejected(name, f"{name} is a damaged or incomplete {_DISPLAY[media_type]} file ({detail}): "
+                                  "upload it again, or open and re-save it in an image editor") from error
+    return image, stored_size
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_ORIENTATION_TAG, 1))
+    except Exception:  # a broken EXIF block must not reject an image that decodes fine
+        return 1
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def _encode(image: Image.Image, pillow_format: str) -> bytes:
+    buffer = io.BytesIO()
+    if pillow_format == "JPEG":
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    else:
+        if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+            image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+        image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def prepare_image(data: bytes, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES, *,
+                  name: str | None = None) -> tuple[bytes, str, tuple[int, int]]:
+    """Check and shrink one image: returns ``(bytes, media_type, (width, height))`` ready to send.
+
+    * The type comes from the magic bytes (PNG, JPEG, GIF, WebP); anything else raises :class:`ImageRejected`.
+    * The image is fully decoded (every frame); a truncated or damaged file raises :class:`ImageRejected`.
+    * If the long side exceeds ``max_side`` it is resized (aspect ratio kept, Lanczos): a JPEG is re-encoded as
+      JPEG (quality 85), a PNG, GIF or WebP as PNG (for an animation, its first frame). A PNG without
+      transparency that comes out over ``max_bytes`` is tried once more as JPEG. A JPEG's EXIF rotation is
+      applied, so the model sees the photo upright.
+    * An image that needs no change is returned byte for byte (animations included).
+    * The result must be at most ``max_bytes``, else :class:`ImageRejected`.
+
+    ``name`` is only used in messages (default "This file").
+
+    Example:
+        >>> data, media_type, size = prepare_image(open("photo.jpg", "rb").read())  # doctest: +SKIP
+        >>> media_type, size                                                       # doctest: +SKIP
+        ('image/jpeg', (1568, 1176))
+    """
+    _check_limits(max_side, max_bytes)
+    name = name or "This file"
+    data = bytes(data)
+    if not data:
+        raise ImageRejected(name, f"{name} is empty (0 bytes): choose the file again, or check it was saved")
+    media_type = detect_media_type(data)
+    if media_type is None:
+        problem, fix = _describe_unsupported(data)
+        raise ImageRejected(name, f"{name} {problem}: {fix}")
+
+    image, stored_size = _decode_fully(data, media_type, name, max_side)
+    oriented = media_type == "image/jpeg" and _orientation(image) != 1
+    if not oriented and max(stored_size) <= max_side and len(data) <= max_bytes:
+        return data, media_type, stored_size  # nothing to change: send the original bytes
+    if oriented:
+        image = ImageOps.exif_transpose(image)
+
+    if max(image.size) > max_side:
+        if image.mode in ("1", "P", "PA") or image.mode.startswith(("I;", "F")):
+            image = image.convert("RGBA" if _has_alpha(image) else "RGB")
+        scale = max_side / max(image.size)
+        target = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(target, Image.Resampling.LANCZOS)
+
+    out_type = "image/jpeg" if media_type == "image/jpeg" else "image/png"
+    encoded = _encode(image, _PILLOW_FORMATS[out_type])
+    if len(encoded) > max_bytes and out_type == "image/png" and not _has_alpha(image):
+        as_jpeg = _encode(image, "JPEG")
+        if len(as_jpeg) < len(encoded):
+            encoded, out_type = as_jpeg, "image/jpeg"
+    if len(encoded) > max_bytes:
+        width, height = image.size
+        raise ImageRejected(name, f"{name} is {_size(len(encoded))} after processing ({width}×{height} "
+                                  f"{_DISPLAY[out_type]}), over the {_size(max_bytes)} limit: "
+                                  "crop it, or use a smaller or more compressed image")
+    return encoded, out_type, image.size
+
+
+def _block(data: bytes, media_type: str) -> dict[str, Any]:
+    return {"type": "image",
+            "source": {"type": "base64", "media_type": media_type, "data": base64.b64encode(data).decode("ascii")}}
+
+
+def image_block(source: Any, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
+                name: str | None = None) -> dict[str, Any]:
+    """An Anthropic base64 image block from a file path, bytes, or a PIL image (see :func:`prepare_image`).
+
+    An existing image block (a dict with ``"type": "image"``) is returned unchanged. URLs are refused:
+    Ollama accepts base64 images only.
+
+    Example:
+        >>> block = image_block("photo.jpg")               # doctest: +SKIP
+        >>> block["source"]["media_type"]                   # doctest: +SKIP
+        'image/jpeg'
+    """
+    if isinstance(source, dict):
+        if source.get("type") != "image":
+            raise ImageRejected(name or "the block", f"{name or 'the block'} is a {source.get('type')!r} block, "
+                                "not an image block: pass a file path, bytes, or an image block")
+        return source
+    if isinstance(source, Image.Image):
+        buffer = io.BytesIO()
+        frame = source if source.mode in ("1", "L", "LA", "P", "RGB", "RGBA") else source.convert("RGBA")
+        frame.save(buffer, "PNG")
+        source = buffer.getvalue()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if isinstance(text, str) and text.lower().startswith(("http://", "https://")):
+            raise ImageRejected(text, f"{text} is a URL: Ollama only accepts base64 images, so download the file "
+                                      "and pass its path (or bytes) instead")
+        path = Path(text)
+        name = name or path.name
+        data = path.read_bytes()
+    else:
+        raise TypeError(f"image_block() takes a file path, bytes or a PIL image, not {type(source).__name__}")
+    encoded, media_type, _ = prepare_image(data, max_side, max_bytes, name=name)
+    return _block(encoded, media_type)
+
+
+def user_message(text: str, images: Iterable[Any] = (), *, max_side: int = DEFAULT_MAX_SIDE,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
+    """A user message with a text block followed by image blocks (blocks, paths, bytes or PIL images).
+
+    An empty ``text`` adds no text block (the API refuses empty text blocks).
+
+    Example:
+        >>> user_message("Hello")
+        {'role': 'user', 'content': [{'type': 'text', 'text': 'Hello'}]}
+    """
+    content: list[dict[str, Any]] = []
+    if text:
+        content.append({"type": "text", "text": str(text)})
+    content.extend(image_block(image, max_side=max_side, max_bytes=max_bytes) for image in images)
+    if not content:
+        raise ValueError("user_message() needs some text or at least one image")
+    return {"role": "user", "content": content}
+
+
+class ImageUpload(ipywidgets.VBox):
+    """A file picker for images, with previews: every accepted file becomes an image block.
+
+    Files are checked and shrunk by :func:`prepare_image` (``max_side``, ``max_bytes`` apply to later uploads).
+    A rejected file shows its reason in ``error`` (and on screen); images accepted earlier stay.
+
+    Example:
+        >>> upload = ImageUpload()
+        >>> upload                                          # doctest: +SKIP
+        >>> message = user_message("Describe these", upload.blocks)  # doctest: +SKIP
+    """
+
+    max_side = traitlets.Int(DEFAULT_MAX_SIDE, help="long side, in pixels, above which images are shrunk")
+    max_bytes = traitlets.Int(DEFAULT_MAX_BYTES, help="largest accepted size after processing, in bytes")
+    error = traitlets.Unicode("", help="why the last upload's rejected files were rejected ('' if none)")
+
+    def __init__(self, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
+                 description: str = "Add images", **kwargs: Any):
+        _check_limits(max_side, max_bytes)
+        self.picker = ipywidgets.FileUpload(accept="image/*", multiple=True, description=description)
+        self.clear_button = ipywidgets.Button(description="Clear", icon="trash", tooltip="remove all images",
+                                              layout=ipywidgets.Layout(width="auto"))
+        self.status = ipywidgets.HTML()
+        self.previews = ipywidgets.HBox(layout=ipywidgets.Layout(flex_flow="row wrap"))
+        self._blocks: list[dict[str, Any]] = []
+        super().__init__(children=[ipywidgets.HBox([self.picker, self.clear_button]), self.status, self.previews],
+                         max_side=max_side, max_bytes=max_bytes, **kwargs)
+        self.picker.observe(self._on_files, "value")
+        self.clear_button.on_click(lambda _button: self.clear())
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        """The accepted images as Anthropic image blocks, in upload order (a new list each time)."""
+        return list(self._blocks)
+
+    def clear(self) -> None:
+        """Forget every image and message."""
+        self._blocks = []
+        self.previews.children = ()
+        self.error = ""
+        self.status.value = ""
+
+    def _on_files(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        accepted, rejected = self._add_files([(str(file.get("name") or "This file"), file.get("content") or b"")
+                                              for file in files])
+        self._show(accepted, rejected)
+        self.picker.value = ()  # so the button counter resets and the same file can be chosen again
+
+    def _add_files(self, files: list[tuple[str, Any]]) -> tuple[list[str], list[str]]:
+        accepted, rejected = [], []
+        for name, content in files:
+            try:
+                data, media_type, (width, height) = prepare_image(bytes(content), self.max_side, self.max_bytes,
+                                                                  name=name)
+            except ImageRejected as error:
+                rejected.append(str(error))
+                continue
+            self._blocks.append(_block(data, media_type))
+            subtype = media_type.split("/")[1]
+            preview = ipywidgets.Image(value=data, format=subtype, layout=ipywidgets.Layout(
+                max_width="160px", max_height="160px", object_fit="contain"))
+            caption = ipywidgets.Label(name, layout=ipywidgets.Layout(max_width="160px"))
+            self.previews.children = (*self.previews.children, ipywidgets.VBox([preview, caption]))
+            accepted.append(f"{name}: {width}×{height} {_DISPLAY[media_type]}, {_size(len(data))}")
+        return accepted, rejected
+
+    def _show(self, accepted: list[str], rejected: list[str]) -> None:
+        self.error = "\n".join(rejected)
+        lines = [f"<div>✔ {html.escape(line)}</div>" for line in accepted]
+        lines += [f"<div style='color:#b00020'>✘ {html.escape(line)}</div>" for line in rejected]
+        count = len(self._blocks)
+        lines.append(f"<div><small>{count} image{'s' if count != 1 else ''} ready</small></div>")
+        self.status.value = "".join(lines)

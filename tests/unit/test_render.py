@@ -1,0 +1,213 @@
+"""widgets.render: model output is untrusted, so every produced HTML string is parsed and checked for live content.
+
+"Live" means what runs or loads in a browser that sets ``innerHTML`` (ipywidgets.HTML in JupyterLab 4, facts.md
+§5): script-like tags, images/iframes/objects, ``on*`` event attributes, and links whose scheme is not
+http/https/mailto. The hostile transcript ``ollama_stream_xss`` is constructed per facts.md §1, not recorded.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.replay import replay_client
+from widgets.render import (
+    footer_text,
+    format_tool_input,
+    is_safe_link,
+    markdown_to_html,
+    render_error,
+    render_footer,
+    render_text,
+    render_thinking,
+    render_tool_use,
+    render_tool_uses,
+)
+from widgets.streaming import StreamAccumulator, StreamResult
+
+PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="#" onmouseover="alert(1)">hover</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "<javascript:alert(1)>",
+    "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "![x](data:image/png;base64,iVBORw0KGgo=)",
+    "![pixel](http://example.invalid/p.png)",
+    "[v](vbscript:msgbox(1))",
+    "[f](file:///etc/passwd)",
+    '<iframe src="javascript:alert(1)"></iframe>',
+    "<svg onload=alert(1)>",
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '```"><img src=x onerror=alert(1)>\ncode\n```',
+    "[x](http://a.b \"t\\\" onmouseover=alert(1)\")",
+    "<style>body{display:none}</style>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+]
+LIVE_TAGS = {"script", "img", "iframe", "object", "embed", "svg", "math", "style", "link", "meta", "base", "form",
+             "input", "video", "audio", "source", "frame", "frameset", "applet"}
+ALLOWED_TAGS = {"div", "span", "p", "pre", "code", "b", "strong", "em", "a", "ul", "ol", "li", "h1", "h2", "h3",
+                "h4", "h5", "h6", "blockquote", "hr", "br", "details", "summary"}
+
+
+class Inspector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def assert_inert(fragment: str) -> str:
+    """Fail on anything live in ``fragment``; returns its visible text."""
+    inspector = Inspector()
+    inspector.feed(fragment)
+    inspector.close()
+    for tag, attrs in inspector.tags:
+        assert tag not in LIVE_TAGS, (tag, fragment)
+        assert tag in ALLOWED_TAGS, (tag, fragment)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (name, fragment)
+            assert name in {"href", "title", "class", "style", "target", "rel", "open"}, (name, fragment)
+            if name == "href":
+                assert is_safe_link(value or ""), (value, fragment)
+            assert "javascript:" not in (value or "").lower(), (name, value, fragment)
+            if name == "style":
+                assert "url(" not in (value or ""), (value, fragment)
+    return "".join(inspector.text)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+@pytest.mark.parametrize("markdown", [True, False])
+def test_text_payloads_stay_inert(payload, markdown):
+    assert_inert(render_text(f"before {payload} after", markdown=markdown))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_thinking_tool_name_tool_input_and_errors_stay_inert(payload):
+    assert_inert(render_thinking(payload, open=True))
+    assert_inert(render_tool_use({"id": payload, "name": payload, "input": {"q": payload, payload: [payload]}}))
+    assert_inert(render_tool_use({"id": "call_1", "name": "f", "input": payload}))  # partial/invalid JSON text
+    assert_inert(render_error(payload))
+    assert_inert(render_footer(StreamResult(stop_reason=payload), status="error", error=payload))
+
+
+@pytest.mark.parametrize("payload", ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"])
+def test_escaped_payloads_remain_visible_as_text(payload):
+    """Nothing is silently dropped: the learner sees exactly what the model sent."""
+    assert payload in assert_inert(render_text(payload, markdown=False))
+    assert payload in assert_inert(render_text(payload))
+    assert payload in assert_inert(render_thinking(payload))
+    assert payload in assert_inert(render_tool_use({"id": "call_1", "name": payload, "input": {}}))
+
+
+def test_hostile_transcript_through_the_sdk_renders_inert():
+    client, _ = replay_client("ollama_stream_xss")
+    accumulator = StreamAccumulator()
+    with client.messages.stream(model="qwen3", max_tokens=512, messages=[{"role": "user", "content": "x"}]) as s:
+        for event in s:
+            accumulator.feed(event)
+            # every intermediate state is rendered during streaming, so check those too
+            if event.type == "content_block_delta":
+                partial = accumulator.result()
+                assert_inert(render_text(partial.text))
+                assert_inert(render_tool_uses(partial.tool_uses))
+    result = accumulator.result()
+    assert "<script>" in result.text and result.tool_uses[0]["name"].startswith("<img")
+    visible = assert_inert(render_text(result.text) + render_thinking(result.thinking)
+                           + render_tool_uses(result.tool_uses))
+    assert "<script>alert(1)</script>" in visible and "onerror=alert('name')" in visible
+    assert "https://example.org/ok" in render_text(result.text)  # the one safe link stays a link
+
+
+def test_markdown_its_default_link_validator_refuses_script_schemes():
+    """The library's own guard (which our stricter is_safe_link replaces) refuses these schemes."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False})
+    for url in ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "vbscript:x", "file:///etc/passwd",
+                "data:text/html;base64,AAAA"]:
+        assert not md.validateLink(md.normalizeLink(url)), url
+    assert md.validateLink("https://example.org")
+
+
+@pytest.mark.parametrize(("url", "safe"), [
+    ("https://example.org/x", True), ("http://example.org", True), ("mailto:a@example.org", True),
+    ("  HTTPS://EXAMPLE.ORG", True), ("javascript:alert(1)", False), ("data:image/png;base64,AA", False),
+    ("/files/notebook.ipynb", False), ("//evil.example/x", False), ("ftp://x", False), ("java%09script:x", False),
+])
+def test_is_safe_link(url, safe):
+    assert is_safe_link(url) is safe
+
+
+def test_markdown_still_renders_useful_markdown():
+    html = markdown_to_html("# T\n\n**bold** and `x < y`\n\n- one\n- two\n\n```py\nprint('<b>')\n```\n\n"
+                            "<https://example.org> [doc](https://example.org/doc)")
+    assert "<h1>T</h1>" in html and "<strong>bold</strong>" in html and "<code>x &lt; y</code>" in html
+    assert "<li>one</li>" in html and "print('&lt;b&gt;')" in html
+    assert html.count('target="_blank"') == 2 and 'rel="noopener noreferrer nofollow"' in html
+    assert_inert(html)
+
+
+def test_markdown_images_and_unsafe_links_stay_literal():
+    html = markdown_to_html("![pixel](http://example.invalid/p.png) [r](/files/x) [j](javascript:alert(1))")
+    assert "<img" not in html
+    assert "[r](/files/x)" in html and "[j](javascript:alert(1))" in html
+    assert_inert(html)
+
+
+def test_plain_mode_is_escaped_preformatted_text():
+    assert render_text("**a** <b>", markdown=False).endswith(">**a** &lt;b&gt;</pre>")
+    assert render_text("") == ""
+
+
+def test_thinking_is_collapsible():
+    assert render_thinking("hmm").startswith('<details class="sv-thinking">')
+    assert render_thinking("hmm", open=True).startswith('<details class="sv-thinking" open>')
+    assert render_thinking("") == ""
+
+
+def test_tool_input_is_indented_json_or_the_raw_text():
+    expected = '{\n  "city": "巴黎",\n  "days": [\n    1,\n    2\n  ]\n}'
+    assert format_tool_input({"city": "巴黎", "days": [1, 2]}) == expected
+    assert format_tool_input('{"city": "Pa') == '{"city": "Pa'
+    assert format_tool_input({"odd": {1, 2}}).startswith('{\n  "odd": "{1, 2}"')
+    rendered = render_tool_use({"id": "call_x7k2m9qa", "name": "get_weather", "input": {"city": "Paris"}})
+    assert "get_weather" in rendered and "call_x7k2m9qa" in rendered
+    assert "&quot;city&quot;: &quot;Paris&quot;" in rendered
+
+
+def test_footer_text():
+    result = StreamResult(stop_reason="max_tokens", input_tokens=14, output_tokens=200, ttft_s=0.1234,
+                          output_tokens_per_s=101.26)
+    assert footer_text(result) == "stop_reason: max_tokens · tokens: 14 in / 200 out · TTFT 0.12 s · 101.3 tok/s"
+    assert footer_text(StreamResult()) == "stop_reason: —"
+    assert footer_text(StreamResult(input_tokens=3)) == "stop_reason: — · tokens: 3 in / ? out"
+
+
+def test_footer_states():
+    assert "streaming" in render_footer(status="streaming")
+    assert render_footer(status="idle") == ""
+    done = render_footer(StreamResult(stop_reason="end_turn", output_tokens=5), status="done")
+    assert "end_turn" in done and "sv-error" not in done
+    failed = render_footer(None, status="error", error="HTTP 500")
+    assert "sv-error" in failed and "stop_reason" not in failed
+
+
+@pytest.mark.parametrize("raw", ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>",
+                                 '<a href="javascript:alert(1)">x</a>', '<b onmouseover="alert(1)">x</b>',
+                                 '<a href="/files/x">x</a>'])
+def test_the_checker_itself_catches_live_html(raw):
+    """Guards the guard: unescaped payloads must fail assert_inert, or the tests above prove nothing."""
+    with pytest.raises(AssertionError):
+        assert_inert(raw)

@@ -1,0 +1,381 @@
+"""StreamView without a server or browser: recordings replayed through the real SDK, assertions on trait values.
+
+Recordings: stream_poem, stream_max_tokens, create_hello, error_500_image, error_404_base_url_v1 — real traffic
+from the embedded engine; ollama_* — constructed per facts.md §1; the 2,000-event stream of the throttle test is
+derived from stream_poem (tests/stream_samples.py says how).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import warnings
+
+import anthropic
+import httpx2
+import pytest
+
+from tests.replay import Replayer, load_recording, replay_client
+from tests.stream_samples import lengthened_exchanges
+from tests.unit.test_render import assert_inert
+from widgets.render import render_text
+from widgets.stream_view import StreamView
+from widgets.streaming import StreamInterrupted
+
+ASK = {"model": "m", "max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
+
+
+def full_text(recording: str) -> str:
+    client, _ = replay_client(recording)
+    with client.messages.stream(**ASK) as stream:
+        return "".join(stream.text_stream)
+
+
+def html_values(view: StreamView) -> str:
+    return "".join(w.value for w in (view.thinking_html, view.text_html, view.tools_html, view.footer_html))
+
+
+class SimClock:
+    """Simulated time: advanced by the test, read by the view, so throttling is checked without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ClockedStream:
+    """An entered MessageStream whose deltas arrive ``step`` simulated seconds apart."""
+
+    def __init__(self, stream, clock: SimClock, step: float):
+        self.stream, self.clock, self.step = stream, clock, step
+
+    def __iter__(self):
+        for event in self.stream:
+            if event.type == "content_block_delta":
+                self.clock.now += self.step
+            yield event
+
+    def get_final_message(self):
+        return self.stream.get_final_message()
+
+
+class InterruptAfter:
+    """An entered stream where the learner presses stop (KeyboardInterrupt) after ``count`` deltas."""
+
+    def __init__(self, stream, count: int):
+        self.stream, self.count = stream, count
+
+    def __iter__(self):
+        seen = 0
+        for event in self.stream:
+            if event.type == "content_block_delta":
+                seen += 1
+                if seen > self.count:
+                    raise KeyboardInterrupt
+            yield event
+
+    def get_final_message(self):
+        return self.stream.get_final_message()
+
+
+class FakeTracker:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def record(self, message_or_result, *, latency_s=None, ttft_s=None, label=""):
+        self.calls.append((message_or_result, latency_s, ttft_s))
+        return {}
+
+
+def test_consume_an_unentered_manager_returns_the_final_message():
+    client, replayer = replay_client("stream_poem")
+    view = StreamView()
+    message = view.consume(client.messages.stream(**ASK))
+    assert isinstance(message, anthropic.types.Message)
+    assert view.text == message.content[0].text and view.text
+    assert view.status == "done" and view.error == ""
+    assert (view.stop_reason, view.input_tokens, view.output_tokens) == (
+        message.stop_reason, message.usage.input_tokens, message.usage.output_tokens)
+    assert view.ttft_s > 0 and view.output_tokens_per_s > 0
+    assert view.text_html.value == render_text(view.text)
+    assert "stop_reason: max_tokens" in view.footer_html.value and "tok/s" in view.footer_html.value
+    assert view.result.complete and len(replayer.requests) == 1
+
+
+def test_consume_an_entered_stream():
+    client, _ = replay_client("stream_max_tokens")
+    view = StreamView()
+    with client.messages.stream(**ASK) as stream:
+        message = view.consume(stream)
+    assert message.stop_reason == "max_tokens" and view.output_tokens == 12
+    assert view.text == full_text("stream_max_tokens")
+
+
+def test_thinking_and_tool_use_are_shown():
+    client, _ = replay_client("ollama_stream_tool_use")
+    view = StreamView()
+    message = view.consume(client.messages.stream(**ASK))
+    assert [block.type for block in message.content] == ["thinking", "text", "tool_use"]
+    assert view.thinking.startswith("The user asks")
+    assert view.thinking_html.value.startswith('<details class="sv-thinking">')  # collapsed at the end
+    assert "get_weather" in view.tools_html.value and "call_x7k2m9qa" in view.tools_html.value
+    assert "&quot;unit&quot;: &quot;celsius&quot;" in view.tools_html.value
+    assert view.result.tool_uses[0]["input"] == {"city": "Paris", "unit": "celsius"}
+    assert view.stop_reason == "tool_use"
+    assert all(w.layout.display is None for w in view.children)
+
+
+def test_empty_sections_stay_hidden():
+    client, _ = replay_client("stream_max_tokens")
+    view = StreamView()
+    view.consume(client.messages.stream(**ASK))
+    assert view.thinking_html.layout.display == "none" and view.tools_html.layout.display == "none"
+    assert view.text_html.layout.display is None
+
+
+def test_hostile_output_is_inert_in_every_widget():
+    client, _ = replay_client("ollama_stream_xss")
+    view = StreamView()
+    seen: list[str] = []
+    for child in view.children:
+        child.observe(lambda change: seen.append(change["new"]), names="value")
+    view.consume(client.messages.stream(**ASK))
+    assert seen, "the view pushed nothing"
+    for value in seen:  # every value ever sent to the browser, not only the last
+        assert_inert(value)
+    assert "<script>" in view.text
+
+
+def test_plain_text_mode_and_switching_markdown():
+    client, _ = replay_client("ollama_stream_thinking_text")
+    view = StreamView(markdown=False)
+    view.consume(client.messages.stream(**ASK))
+    assert view.text_html.value.startswith("<pre") and "**秋**" in view.text_html.value
+    view.markdown = True
+    assert "<strong>秋</strong>" in view.text_html.value
+
+
+@pytest.mark.parametrize("cut_after", [1500, 9000])
+def test_cut_midway_keeps_and_shows_partial_text(cut_after):
+    client, _ = replay_client("stream_poem", cut_after=cut_after)
+    view = StreamView()
+    with pytest.raises(StreamInterrupted) as caught:
+        view.consume(client.messages.stream(**ASK))
+    error = caught.value
+    assert isinstance(error.__cause__, httpx2.RemoteProtocolError)
+    whole = full_text("stream_poem")
+    assert error.partial_text and whole.startswith(error.partial_text) and error.partial_text != whole
+    assert view.text == error.partial_text == view.result.text
+    assert view.text_html.value == render_text(error.partial_text)
+    assert view.status == "error" and view.error == str(error) and "\n" not in view.error
+    assert "interrupted" in view.error and "sv-error" in view.footer_html.value
+    assert error.result.stop_reason is None and not error.result.complete
+
+
+def test_cut_before_any_event_reraises_the_transport_error():
+    client, _ = replay_client("stream_poem", cut_after=0)
+    view = StreamView()
+    with pytest.raises(httpx2.RemoteProtocolError):
+        view.consume(client.messages.stream(**ASK))
+    assert view.status == "error" and view.text == "" and "RemoteProtocolError" in view.error
+
+
+def test_server_500_shows_one_line_and_raises_the_sdk_error():
+    client, _ = replay_client("error_500_image")
+    view = StreamView()
+    with pytest.raises(anthropic.InternalServerError):
+        view.consume(client.messages.stream(**ASK))
+    assert view.status == "error" and "HTTP 500" in view.error and "image input is not supported" in view.error
+    assert "\n" not in view.error and view.text == ""
+    assert "sv-error" in view.footer_html.value and "stop_reason" not in view.footer_html.value
+
+
+def test_unknown_model_404():
+    client, _ = replay_client("ollama_error_404_unknown_model")
+    view = StreamView()
+    with pytest.raises(anthropic.NotFoundError):
+        view.consume(client.messages.stream(**ASK))
+    assert "model 'no-such-model' not found" in view.error
+
+
+def test_base_url_with_v1_404():
+    replayer = Replayer(load_recording("error_404_base_url_v1")["exchanges"])
+    client = anthropic.Anthropic(base_url="http://replay.invalid/v1", api_key="ollama", max_retries=0,
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(replayer)))
+    view = StreamView()
+    with pytest.raises(anthropic.NotFoundError):
+        view.consume(client.messages.stream(**ASK))
+    assert "no /v1" in view.error and replayer.requests[0]["path"] == "/v1/v1/messages"
+
+
+def test_no_server_at_all():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="ollama", max_retries=0, timeout=5)
+    messages = [{"role": "user", "content": "写一首诗"}]
+    view = StreamView()
+    with pytest.raises(anthropic.APIConnectionError):
+        view.consume(client.messages.stream(model="m", max_tokens=10, messages=messages))
+    assert view.status == "error" and "cannot reach" in view.error and f"127.0.0.1:{port}" in view.error
+    assert messages == [{"role": "user", "content": "写一首诗"}]  # the caller's conversation is untouched
+
+
+def test_keyboard_interrupt_keeps_the_partial_text():
+    client, _ = replay_client("stream_poem")
+    view = StreamView()
+    with client.messages.stream(**ASK) as stream, pytest.raises(KeyboardInterrupt):
+        view.consume(InterruptAfter(stream, 30))
+    assert view.status == "error" and view.text and "KeyboardInterrupt" in view.error
+    assert full_text("stream_poem").startswith(view.text)
+    assert view.text_html.value == render_text(view.text)
+
+
+def test_async_client_manager_and_entered_stream():
+    async def run():
+        client, _ = replay_client("ollama_stream_thinking_text", asynchronous=True)
+        view = StreamView()
+        message = await view.aconsume(client.messages.stream(**ASK))
+        client2, _ = replay_client("stream_max_tokens", asynchronous=True)
+        view2 = StreamView()
+        async with client2.messages.stream(**ASK) as stream:
+            message2 = await view2.aconsume(stream)
+        return view, message, view2, message2
+
+    view, message, view2, message2 = asyncio.run(run())
+    assert view.status == "done" and view.thinking and "秋" in view.text
+    assert view.text == "".join(b.text for b in message.content if b.type == "text")
+    assert view2.output_tokens == message2.usage.output_tokens == 12
+
+
+def test_async_cut_midway():
+    async def run(view):
+        client, _ = replay_client("stream_poem", cut_after=4000, asynchronous=True)
+        await view.aconsume(client.messages.stream(**ASK))
+
+    view = StreamView()
+    with pytest.raises(StreamInterrupted) as caught:
+        asyncio.run(run(view))
+    assert caught.value.partial_text == view.text and view.text
+
+
+def test_wrong_arguments_get_a_clear_message():
+    client, _ = replay_client("create_hello")
+    message = client.messages.create(model="m", max_tokens=64, messages=[{"role": "user", "content": "你好"}])
+    view = StreamView()
+    with pytest.raises(TypeError, match="show_message"):
+        view.consume(message)
+
+    async def async_objects_to_consume():
+        async_client, _ = replay_client("stream_poem", asynchronous=True)
+        manager = async_client.messages.stream(**ASK)
+        with pytest.raises(TypeError, match="aconsume"):
+            view.consume(manager)
+        async with manager as stream:
+            with pytest.raises(TypeError, match="aconsume"):
+                view.consume(stream)
+
+    asyncio.run(async_objects_to_consume())
+    sync_client, _ = replay_client("stream_poem")
+    with pytest.raises(TypeError, match="consume"):
+        asyncio.run(view.aconsume(sync_client.messages.stream(**ASK)))
+    assert view.status == "idle"
+
+
+def test_show_message_for_a_non_streamed_reply():
+    client, _ = replay_client("create_hello")
+    message = client.messages.create(model="m", max_tokens=64, messages=[{"role": "user", "content": "你好"}])
+    view = StreamView()
+    result = view.show_message(message)
+    assert view.text == result.text == message.content[0].text
+    assert view.status == "done" and view.output_tokens == message.usage.output_tokens
+    assert message.stop_reason in view.footer_html.value
+
+
+def test_a_view_can_be_reused():
+    view = StreamView()
+    client, _ = replay_client("stream_poem", cut_after=3000)
+    with pytest.raises(StreamInterrupted):
+        view.consume(client.messages.stream(**ASK))
+    client, _ = replay_client("stream_max_tokens")
+    view.consume(client.messages.stream(**ASK))
+    assert view.status == "done" and view.error == "" and view.text == full_text("stream_max_tokens")
+    assert "sv-error" not in view.footer_html.value
+
+
+def test_tracker_gets_the_message_and_timing():
+    tracker = FakeTracker()
+    client, _ = replay_client("stream_max_tokens")
+    view = StreamView(tracker=tracker)
+    message = view.consume(client.messages.stream(**ASK))
+    assert tracker.calls == [(message, view.result.duration_s, view.result.ttft_s)]
+
+
+def test_failed_streams_are_not_recorded_and_a_broken_tracker_loses_nothing():
+    tracker = FakeTracker()
+    client, _ = replay_client("error_500_image")
+    with pytest.raises(anthropic.InternalServerError):
+        StreamView(tracker=tracker).consume(client.messages.stream(**ASK))
+    assert tracker.calls == []
+
+    class Broken:
+        def record(self, *args, **kwargs):
+            raise RuntimeError("tracker bug")
+
+    client, _ = replay_client("stream_max_tokens")
+    view = StreamView(tracker=Broken())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        message = view.consume(client.messages.stream(**ASK))
+    assert message.stop_reason == "max_tokens" and view.status == "done"
+    assert any("tracker bug" in str(w.message) for w in caught)
+
+
+def test_with_the_real_usage_tracker():
+    from widgets.usage import UsageTracker
+
+    tracker = UsageTracker()
+    client, _ = replay_client("stream_max_tokens")
+    view = StreamView(tracker=tracker)
+    view.consume(client.messages.stream(**ASK))
+    (row,) = tracker.rows
+    assert (row["input_tokens"], row["output_tokens"], row["stop_reason"]) == (
+        view.input_tokens, view.output_tokens, "max_tokens")
+    assert row["ttft_s"] == pytest.approx(view.ttft_s)
+
+
+def test_throttle_at_most_20_updates_per_simulated_second_and_complete_at_the_end():
+    exchanges, _ = lengthened_exchanges("stream_poem", 2000)
+    client, _ = replay_client(exchanges)
+    clock = SimClock()
+    view = StreamView(clock=clock)
+    pushes: list[float] = []
+    for child in view.children:
+        child.observe(lambda change: pushes.append(clock.now), names="value")
+        child.layout.observe(lambda change: pushes.append(clock.now), names="display")
+    with client.messages.stream(**ASK) as stream:
+        message = view.consume(ClockedStream(stream, clock, step=0.001))  # 1,000 tokens per simulated second
+    assert clock.now == pytest.approx(1.995, abs=0.01)
+    assert len(pushes) == view.frontend_updates
+    for start in [t / 10 for t in range(0, 20)]:
+        in_window = [t for t in pushes if start <= t < start + 1.0]
+        assert len(in_window) <= 20, (start, len(in_window))
+    assert view.frontend_updates <= 2 * 20
+    assert view.text == message.content[0].text and len(view.text) > 5000
+    assert view.text_html.value == render_text(view.text)
+    assert view.output_tokens == 1995 and view.status == "done"
+
+
+def test_thinking_is_open_while_it_streams_and_collapses_when_the_answer_starts():
+    client, _ = replay_client("ollama_stream_thinking_text")
+    clock = SimClock()
+    view = StreamView(clock=clock)
+    shown: list[str] = []
+    view.thinking_html.observe(lambda change: shown.append(change["new"]), names="value")
+    with client.messages.stream(**ASK) as stream:
+        view.consume(ClockedStream(stream, clock, step=0.02))  # 50 tokens per simulated second
+    assert any(value.startswith('<details class="sv-thinking" open>') for value in shown)
+    assert shown[-1].startswith('<details class="sv-thinking">') and view.thinking in shown[-1]
+    assert view.frontend_updates <= 20 * clock.now + 6

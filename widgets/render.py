@@ -1,0 +1,201 @@
+"""Safe HTML for untrusted model output: the only producer of what StreamView puts into its HTML widgets.
+
+``ipywidgets.HTML`` does not sanitize (JupyterLab sets ``innerHTML``): an ``<img src=x onerror=...>`` in a model's
+reply would run in the learner's browser. So every string from the model goes through here:
+
+- text: Markdown rendered by markdown-it-py's CommonMark preset with raw HTML **off** (tags come out escaped),
+  images off (a remote image is a tracking pixel / data leak), and links kept only for ``http:``, ``https:`` and
+  ``mailto:`` (anything else stays visible as plain text); or, with ``markdown=False``, escaped ``<pre>`` text;
+- thinking: escaped text in a ``<details>`` block;
+- tool calls: escaped name and id, input as escaped, indented JSON (parsed data only, never evaluated).
+
+Example:
+    >>> render_text("<img src=x onerror=alert(1)> **hi**")
+    '<div class="sv-text"><p>&lt;img src=x onerror=alert(1)&gt; <strong>hi</strong></p>\\n</div>'
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import lru_cache
+from typing import Any
+
+SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:")
+_PRE_STYLE = "white-space: pre-wrap; margin: 0; font-family: var(--jp-code-font-family, monospace)"
+
+
+def is_safe_link(url: str) -> bool:
+    """True for http(s) and mailto links: the only ones StreamView keeps clickable.
+
+    Example:
+        >>> is_safe_link("https://example.org"), is_safe_link("javascript:alert(1)"), is_safe_link("/files/x")
+        (True, False, False)
+    """
+    return url.strip().lower().startswith(SAFE_LINK_PREFIXES)
+
+
+def _link_open(renderer, tokens, index, options, env) -> str:
+    token = tokens[index]
+    kept = is_safe_link(token.attrGet("href") or "")
+    env.setdefault("_links_kept", []).append(kept)
+    if not kept:
+        return ""  # the link's text still renders, as plain text
+    token.attrSet("target", "_blank")
+    token.attrSet("rel", "noopener noreferrer nofollow")
+    return renderer.renderToken(tokens, index, options, env)
+
+
+def _link_close(renderer, tokens, index, options, env) -> str:
+    kept_stack = env.get("_links_kept") or [False]
+    return renderer.renderToken(tokens, index, options, env) if kept_stack.pop() else ""
+
+
+@lru_cache(maxsize=1)
+def _markdown():
+    from markdown_it import MarkdownIt  # imported on first use: keeps `import widgets` cheap
+
+    md = MarkdownIt("commonmark", {"html": False})
+    md.disable("image")
+    md.validateLink = is_safe_link  # stricter than the default, which allows relative and other schemes
+    md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("link_close", _link_close)
+    return md
+
+
+def markdown_to_html(text: str) -> str:
+    """Markdown to HTML with raw HTML escaped, no images, and only http(s)/mailto links (others stay literal).
+
+    Example:
+        >>> markdown_to_html("[x](javascript:alert(1))")
+        '<p>[x](javascript:alert(1))</p>\\n'
+        >>> markdown_to_html("<https://example.org>").count('rel="noopener noreferrer nofollow"')
+        1
+    """
+    return _markdown().render(text, {})
+
+
+def render_text(text: str, *, markdown: bool = True) -> str:
+    """The reply text as safe HTML: Markdown (see :func:`markdown_to_html`) or escaped preformatted text.
+
+    Example:
+        >>> render_text("a < b", markdown=False).endswith(">a &lt; b</pre>")
+        True
+    """
+    if not text:
+        return ""
+    if markdown:
+        return f'<div class="sv-text">{markdown_to_html(text)}</div>'
+    return f'<pre class="sv-text" style="{_PRE_STYLE}">{html.escape(text)}</pre>'
+
+
+def render_thinking(thinking: str, *, open: bool = False) -> str:
+    """The model's thinking, escaped, in a collapsible ``<details>`` block (``open`` while it is streaming).
+
+    Example:
+        >>> html = render_thinking("x < y")
+        >>> html.startswith('<details class="sv-thinking"><summary>Thinking (5 characters)'), "x &lt; y" in html
+        (True, True)
+    """
+    if not thinking:
+        return ""
+    attribute = " open" if open else ""
+    return (f'<details class="sv-thinking"{attribute}><summary>Thinking ({len(thinking)} characters)</summary>'
+            f'<pre style="{_PRE_STYLE}">{html.escape(thinking)}</pre></details>')
+
+
+def format_tool_input(tool_input: Any) -> str:
+    """Tool input as indented JSON text (not yet escaped); a string (partial or invalid JSON) is shown as is.
+
+    Example:
+        >>> print(format_tool_input({"city": "巴黎"}))
+        {
+          "city": "巴黎"
+        }
+    """
+    if isinstance(tool_input, str):
+        return tool_input
+    try:
+        return json.dumps(tool_input, indent=2, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):
+        return repr(tool_input)
+
+
+def render_tool_use(tool_use: dict[str, Any]) -> str:
+    """One tool call: escaped name and id, escaped JSON input.
+
+    Example:
+        >>> "&lt;b&gt;" in render_tool_use({"id": "call_1", "name": "<b>", "input": {}})
+        True
+    """
+    name = html.escape(str(tool_use.get("name") or "?"))
+    call_id = html.escape(str(tool_use.get("id") or ""))
+    body = html.escape(format_tool_input(tool_use.get("input", {})))
+    return (f'<div class="sv-tool-use"><div>🔧 tool call <b><code>{name}</code></b> '
+            f'<span style="opacity: 0.6">{call_id}</span></div><pre style="{_PRE_STYLE}">{body}</pre></div>')
+
+
+def render_tool_uses(tool_uses: list[dict[str, Any]]) -> str:
+    """All tool calls of a reply, in order (empty string for none).
+
+    Example:
+        >>> render_tool_uses([])
+        ''
+    """
+    return "".join(render_tool_use(tool_use) for tool_use in tool_uses)
+
+
+def footer_text(result: Any) -> str:
+    """One plain-text line: stop_reason, tokens, time to first token, output speed.
+
+    ``result`` is a :class:`~widgets.streaming.StreamResult` (or anything with the same attributes).
+
+    Example:
+        >>> from widgets.streaming import StreamResult
+        >>> footer_text(StreamResult(stop_reason="end_turn", input_tokens=12, output_tokens=200, ttft_s=0.128,
+        ...                          output_tokens_per_s=95.31))
+        'stop_reason: end_turn · tokens: 12 in / 200 out · TTFT 0.13 s · 95.3 tok/s'
+    """
+    parts = [f"stop_reason: {getattr(result, 'stop_reason', None) or '—'}"]
+    input_tokens, output_tokens = getattr(result, "input_tokens", None), getattr(result, "output_tokens", None)
+    if input_tokens is not None or output_tokens is not None:
+        parts.append(f"tokens: {'?' if input_tokens is None else input_tokens} in / "
+                     f"{'?' if output_tokens is None else output_tokens} out")
+    ttft = getattr(result, "ttft_s", None)
+    if ttft is not None:
+        parts.append(f"TTFT {ttft:.2f} s")
+    rate = getattr(result, "output_tokens_per_s", None)
+    if rate is not None:
+        parts.append(f"{rate:.1f} tok/s")
+    return " · ".join(parts)
+
+
+def render_footer(result: Any = None, *, status: str = "done", error: str = "") -> str:
+    """The footer: a status line while streaming, :func:`footer_text` at the end, plus an escaped error line.
+
+    Example:
+        >>> render_footer(status="streaming")
+        '<div class="sv-footer" style="opacity: 0.7; font-size: 0.9em">streaming…</div>'
+    """
+    if status == "streaming":
+        line = "streaming…"
+    elif status == "idle" or result is None:
+        line = ""
+    else:
+        line = footer_text(result)
+    parts = []
+    if line:
+        parts.append(f'<div class="sv-footer" style="opacity: 0.7; font-size: 0.9em">{html.escape(line)}</div>')
+    if error:
+        parts.append(render_error(error))
+    return "".join(parts)
+
+
+def render_error(message: str) -> str:
+    """One escaped error line.
+
+    Example:
+        >>> render_error("<b>boom</b>")
+        '<div class="sv-error" style="color: var(--jp-error-color1, #d32f2f)">⚠ &lt;b&gt;boom&lt;/b&gt;</div>'
+    """
+    return f'<div class="sv-error" style="color: var(--jp-error-color1, #d32f2f)">⚠ {html.escape(message)}</div>'

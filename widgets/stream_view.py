@@ -1,0 +1,300 @@
+"""StreamView: a live, safe view of a streamed Messages-API reply (text, thinking, tool calls, speed, tokens)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import AsyncExitStack, ExitStack
+from typing import Any
+
+import ipywidgets as widgets
+from traitlets import Bool, Enum, Float, Int, Unicode, observe
+
+from .render import render_footer, render_text, render_thinking, render_tool_uses
+from .streaming import (
+    DERIVED_EVENT_TYPES,
+    Clock,
+    StreamAccumulator,
+    StreamInterrupted,
+    StreamResult,
+    Throttle,
+    describe_error,
+    interruption_message,
+)
+
+__all__ = ["StreamView"]
+
+_SHOWN_SECTIONS = frozenset({"text", "thinking", "tools"})  # "meta" (usage) goes to the footer, drawn at the end
+
+
+def _needs_entering(stream: Any) -> bool:
+    """``messages.stream(...)`` returns a manager (enter it to send the request); entering yields the stream."""
+    return hasattr(stream, "__enter__") and not hasattr(stream, "__iter__")
+
+
+def _needs_async_entering(stream: Any) -> bool:
+    return hasattr(stream, "__aenter__") and not hasattr(stream, "__aiter__")
+
+
+class StreamView(widgets.VBox):
+    """Shows a streamed reply as it arrives: text (safe Markdown), thinking (collapsible), tool calls, and a footer
+    with stop_reason, input/output tokens, time to first token and output tokens/s.
+
+    Example:
+        >>> from widgets import StreamView, make_client, settings
+        >>> client = make_client()
+        >>> view = StreamView()
+        >>> display(view)                                                        # doctest: +SKIP
+        >>> message = view.consume(client.messages.stream(                       # doctest: +SKIP
+        ...     model=settings().model, max_tokens=200, messages=[{"role": "user", "content": "写一首诗"}]))
+        >>> view.text, view.stop_reason, view.output_tokens_per_s                # doctest: +SKIP
+
+    ``consume(stream)`` takes what ``client.messages.stream(...)`` returns, entered (``with ... as stream``) or
+    not, and returns the final ``anthropic.types.Message``; ``await view.aconsume(stream)`` does the same for
+    ``AsyncAnthropic``. With ``tracker=UsageTracker()`` every consumed reply is also recorded there (don't pass a
+    tracker that already watches the client, or the call is counted twice).
+
+    **When something fails** the view keeps everything received so far on screen, adds one line saying what
+    happened, sets ``status="error"`` and ``error``, and ``consume`` raises:
+
+    - a failure *after the stream started* (dropped connection, a server error event, an interrupt of the reply)
+      raises :class:`~widgets.streaming.StreamInterrupted`: ``err.partial_text`` and ``err.result`` hold what
+      arrived, ``err.__cause__`` the original error, and ``view.text`` / ``view.result`` keep it too;
+    - a failure *before* anything arrived (server not running, unknown model 404, HTTP 500) re-raises the SDK's
+      own error (``anthropic.APIConnectionError``, ``anthropic.NotFoundError``, ...): there is nothing to lose;
+    - ``KeyboardInterrupt`` (the stop button) is re-raised as is, after keeping the partial text.
+
+    Model output is untrusted: every HTML value comes from :mod:`widgets.render` (escaped or safe Markdown).
+    The browser gets at most ``1 / update_interval`` updates per second (≈16, below Jupyter's limits however
+    fast the tokens come), a long reply is re-rendered less often so that rendering takes at most
+    ``busy_fraction`` of the time, and the final state is always pushed complete. Traits follow the same
+    rhythm; ``frontend_updates`` counts the values actually sent to the browser. ``ttft_s`` is measured from the
+    request when ``consume`` enters the stream itself, from the ``consume`` call for an entered stream.
+    """
+
+    text = Unicode("", help="The reply text received so far (all text blocks).")
+    thinking = Unicode("", help="The thinking received so far.")
+    status = Enum(("idle", "streaming", "done", "error"), default_value="idle")
+    error = Unicode("", help="One line describing the last failure, or empty.")
+    stop_reason = Unicode(None, allow_none=True)
+    input_tokens = Int(None, allow_none=True)
+    output_tokens = Int(None, allow_none=True)
+    ttft_s = Float(None, allow_none=True, help="Seconds to the first content delta (see the class docstring).")
+    output_tokens_per_s = Float(None, allow_none=True)
+    markdown = Bool(True, help="Render text as (safe) Markdown; False shows it as escaped plain text.")
+    update_interval = Float(0.06, help="Seconds between browser updates (the throttle).")
+    busy_fraction = Float(0.05, help="Largest share of the time spent re-rendering while streaming.")
+    frontend_updates = Int(0, help="How many widget values were sent to the browser so far.")
+
+    def __init__(self, *, markdown: bool = True, tracker: Any = None, update_interval: float = 0.06,
+                 busy_fraction: float = 0.05, clock: Clock = time.perf_counter, **kwargs: Any):
+        self.thinking_html = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.text_html = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.tools_html = widgets.HTML(layout=widgets.Layout(display="none"))
+        self.footer_html = widgets.HTML(layout=widgets.Layout(display="none"))
+        super().__init__(children=[self.thinking_html, self.text_html, self.tools_html, self.footer_html],
+                         markdown=markdown, update_interval=update_interval, busy_fraction=busy_fraction,
+                         **kwargs)
+        self.add_class("stream-view")
+        self.tracker = tracker
+        self.clock = clock
+        self._accumulator = StreamAccumulator(clock=clock)
+        self._throttle = Throttle(update_interval, busy_fraction=busy_fraction, clock=clock)
+        self._dirty: set[str] = set()
+        self._thinking_open = False
+        self._result: StreamResult | None = None
+
+    @property
+    def result(self) -> StreamResult:
+        """The reply as a :class:`~widgets.streaming.StreamResult` (so far, while streaming)."""
+        return self._result if self._result is not None else self._accumulator.result()
+
+    # -- consuming -------------------------------------------------------------------------------------------
+
+    def consume(self, stream: Any) -> Any:
+        """Show ``stream`` as it arrives and return the final ``Message``; see the class docstring for failures.
+
+        Example:
+            >>> message = view.consume(client.messages.stream(model=model, max_tokens=100,   # doctest: +SKIP
+            ...                                               messages=[{"role": "user", "content": "你好"}]))
+        """
+        if _needs_async_entering(stream) or hasattr(stream, "__aiter__"):
+            raise TypeError("this stream comes from AsyncAnthropic: use `await view.aconsume(stream)`")
+        if not (_needs_entering(stream) or hasattr(stream, "get_final_message")):
+            raise TypeError(f"StreamView.consume() takes what client.messages.stream(...) returns, not "
+                            f"{type(stream).__name__}; for a messages.create(...) reply use view.show_message()")
+        self._begin()
+        try:
+            with ExitStack() as stack:
+                entered = stack.enter_context(stream) if _needs_entering(stream) else stream
+                feed, dirty, ready = self._accumulator.feed, self._dirty, self._throttle.ready
+                for event in entered:  # the hot loop: kept lean, it runs once per token
+                    if event.type in DERIVED_EVENT_TYPES:
+                        continue
+                    changed = feed(event)
+                    if changed in _SHOWN_SECTIONS:
+                        dirty.add(changed)
+                        if ready():
+                            self._flush()
+                self._check_started()
+                message = entered.get_final_message()
+        except BaseException as error:
+            replacement = self._fail(error)
+            if replacement is None:
+                raise
+            raise replacement from error
+        return self._finish(message)
+
+    async def aconsume(self, stream: Any) -> Any:
+        """Async :meth:`consume` for ``AsyncAnthropic().messages.stream(...)``, entered or not.
+
+        Example:
+            >>> stream = async_client.messages.stream(model=model, max_tokens=100, messages=messages)  # doctest: +SKIP
+            >>> message = await view.aconsume(stream)                                   # doctest: +SKIP
+        """
+        if _needs_entering(stream) or hasattr(stream, "__iter__"):
+            raise TypeError("this stream comes from the synchronous Anthropic client: use `view.consume(stream)`")
+        if not (_needs_async_entering(stream) or hasattr(stream, "get_final_message")):
+            raise TypeError(f"StreamView.aconsume() takes what AsyncAnthropic().messages.stream(...) returns, not "
+                            f"{type(stream).__name__}")
+        self._begin()
+        try:
+            async with AsyncExitStack() as stack:
+                entered = await stack.enter_async_context(stream) if _needs_async_entering(stream) else stream
+                feed, dirty, ready = self._accumulator.feed, self._dirty, self._throttle.ready
+                async for event in entered:
+                    if event.type in DERIVED_EVENT_TYPES:
+                        continue
+                    changed = feed(event)
+                    if changed in _SHOWN_SECTIONS:
+                        dirty.add(changed)
+                        if ready():
+                            self._flush()
+                self._check_started()
+                message = await entered.get_final_message()
+        except BaseException as error:
+            replacement = self._fail(error)
+            if replacement is None:
+                raise
+            raise replacement from error
+        return self._finish(message)
+
+    def show_message(self, message: Any) -> StreamResult:
+        """Show a complete, non-streamed reply (from ``messages.create``) the same way; returns its summary.
+
+        Example:
+            >>> reply = client.messages.create(model=model, max_tokens=100, messages=messages)  # doctest: +SKIP
+            >>> view.show_message(reply)                                                    # doctest: +SKIP
+        """
+        self._begin(status="done")
+        self._result = StreamResult.from_message(message)
+        self._sync_traits(self._result)
+        self._render(self._result, status="done", sections=None)
+        return self._result
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _begin(self, status: str = "streaming") -> None:
+        self._accumulator = StreamAccumulator(clock=self.clock)
+        self._throttle = Throttle(self.update_interval, busy_fraction=self.busy_fraction, clock=self.clock)
+        self._dirty.clear()
+        self._thinking_open = False
+        self._result = None
+        with self.hold_trait_notifications():
+            self.status = status
+            self.error = ""
+            self._sync_traits(StreamResult())
+        self._render(StreamResult(), status=status, sections=None)
+
+    def _flush(self) -> None:
+        sections = set(self._dirty)
+        self._dirty.clear()
+        if self._thinking_open and sections - {"thinking"}:
+            sections.add("thinking")  # the answer started: collapse the thinking
+        result = self._accumulator.result()
+        self._sync_traits(result)
+        self._render(result, status="streaming", sections=sections)
+
+    def _check_started(self) -> None:
+        if not self._accumulator.started:
+            raise RuntimeError("the server closed the stream without sending any event")
+
+    def _finish(self, message: Any) -> Any:
+        result = self._result = self._accumulator.result()
+        with self.hold_trait_notifications():
+            self._sync_traits(result)
+            self.status = "done"
+        self._render(result, status="done", sections=None)
+        if self.tracker is not None:
+            try:
+                self.tracker.record(message, latency_s=result.duration_s, ttft_s=result.ttft_s)
+            except Exception as error:  # the reply is safe and shown; a tracker bug must not lose it
+                warnings.warn(f"StreamView: the usage tracker failed to record this call: {error!r}", stacklevel=3)
+        return message
+
+    def _fail(self, error: BaseException) -> StreamInterrupted | None:
+        """Show the failure; returns the StreamInterrupted to raise, or None to re-raise ``error`` itself."""
+        accumulator = self._accumulator
+        started = accumulator.started
+        if not isinstance(error, Exception):
+            line = (f"stopped ({type(error).__name__}) after {len(accumulator.text)} characters; "
+                    "the partial text is kept")
+        elif started:
+            line = interruption_message(error, accumulator.result())
+        else:
+            line = describe_error(error)
+        accumulator.fail(line)
+        result = self._result = accumulator.result()
+        with self.hold_trait_notifications():
+            self._sync_traits(result)
+            self.status = "error"
+            self.error = line
+        self._render(result if started else None, status="error", sections=None, error=line)
+        if isinstance(error, Exception) and started:
+            return StreamInterrupted(line, result)
+        return None
+
+    def _sync_traits(self, result: StreamResult) -> None:
+        self.text = result.text
+        self.thinking = result.thinking
+        self.stop_reason = result.stop_reason
+        self.input_tokens = result.input_tokens
+        self.output_tokens = result.output_tokens
+        self.ttft_s = result.ttft_s
+        self.output_tokens_per_s = result.output_tokens_per_s
+
+    def _render(self, result: StreamResult | None, *, status: str, sections: set[str] | None,
+                error: str = "") -> None:
+        """Push the sections that changed (all when ``sections`` is None) and charge the throttle for them."""
+        content = result or StreamResult()
+        began = time.perf_counter()  # the real cost, whatever clock the view was given
+        sent = 0
+        if sections is None or "thinking" in sections:
+            self._thinking_open = status == "streaming" and not content.text and not content.tool_uses
+            sent += self._set_html(self.thinking_html, render_thinking(content.thinking, open=self._thinking_open))
+        if sections is None or "text" in sections:
+            sent += self._set_html(self.text_html, render_text(content.text, markdown=self.markdown))
+        if sections is None or "tools" in sections:
+            sent += self._set_html(self.tools_html, render_tool_uses(content.tool_uses))
+        if sections is None:
+            sent += self._set_html(self.footer_html, render_footer(result, status=status, error=error))
+        self.frontend_updates += sent
+        self._throttle.spent(sent, cost_s=time.perf_counter() - began)
+
+    @staticmethod
+    def _set_html(widget: widgets.HTML, value: str) -> int:
+        """Assign only real changes (each assignment is a message to the browser); hide empty sections."""
+        sent = 0
+        if widget.value != value:
+            widget.value = value
+            sent += 1
+        display = None if value else "none"
+        if widget.layout.display != display:
+            widget.layout.display = display
+            sent += 1
+        return sent
+
+    @observe("markdown")
+    def _markdown_changed(self, change: dict) -> None:
+        if self.text:
+            self.frontend_updates += self._set_html(self.text_html, render_text(self.text, markdown=change["new"]))

@@ -36,7 +36,12 @@ VISION_MODEL_VARIABLE = "OLLAMA_VISION_MODEL"
 
 @dataclass(frozen=True)
 class Settings:
-    """The server and models the lessons use. ``repr`` never shows the API key."""
+    """The server and models the lessons use. ``repr`` never shows the API key.
+
+    Example:
+        >>> Settings("http://localhost:11434", "llama3.2", "llava", api_key="ollama")
+        Settings(base_url='http://localhost:11434', model='llama3.2', vision_model='llava')
+    """
 
     base_url: str
     model: str

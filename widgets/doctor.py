@@ -62,7 +62,14 @@ def urllib_http(method: str, url: str, body: Any, headers: dict, timeout: float)
 
 @dataclass
 class Diagnosis:
-    """What :func:`check_connection` found. ``ok`` is True only when a real message round-trip worked."""
+    """What :func:`check_connection` found. ``ok`` is True only when a real message round-trip worked.
+
+    Example:
+        >>> print(Diagnosis(ok=False, base_url="http://localhost:11434", model="qwen3",
+        ...                 problem="model 'qwen3' is not pulled on this Ollama", fix="run `ollama pull qwen3`"))
+        PROBLEM: model 'qwen3' is not pulled on this Ollama
+        FIX:     run `ollama pull qwen3`
+    """
 
     ok: bool
     base_url: str

@@ -1,0 +1,26 @@
+"""The kit's docstring examples run, and every public name documents itself with an example."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import widgets
+
+MODULES = sorted(info.name for info in pkgutil.iter_modules(widgets.__path__))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(f"widgets.{name}")
+    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert failures == 0
+
+
+@pytest.mark.parametrize("name", widgets.__all__)
+def test_public_names_have_an_example(name):
+    doc = getattr(widgets, name).__doc__ or ""
+    assert ">>>" in doc or "Example" in doc, f"widgets.{name} needs a docstring with an example"

@@ -20,6 +20,7 @@ from .streaming import (
     Throttle,
     describe_error,
     interruption_message,
+    message_from_result,
 )
 
 __all__ = ["StreamView"]
@@ -137,7 +138,10 @@ class StreamView(widgets.VBox):
                         if ready():
                             self._flush()
                 self._check_started()
-                message = entered.get_final_message()
+                try:
+                    message = entered.get_final_message()
+                except AssertionError:
+                    message = self._rebuilt_message()
         except BaseException as error:
             replacement = self._fail(error)
             if replacement is None:
@@ -171,7 +175,10 @@ class StreamView(widgets.VBox):
                         if ready():
                             self._flush()
                 self._check_started()
-                message = await entered.get_final_message()
+                try:
+                    message = await entered.get_final_message()
+                except AssertionError:
+                    message = self._rebuilt_message()
         except BaseException as error:
             replacement = self._fail(error)
             if replacement is None:
@@ -218,6 +225,13 @@ class StreamView(widgets.VBox):
     def _check_started(self) -> None:
         if not self._accumulator.started:
             raise RuntimeError("the server closed the stream without sending any event")
+
+    def _rebuilt_message(self) -> Any:
+        """The SDK asserts it saw ``message_start``; llama.cpp's server sometimes skips it (a reply opening with an
+        emoji). A reply that still ended with ``message_stop`` is complete: rebuild it from the events."""
+        if not self._accumulator.stopped or self._accumulator.message_id is not None:
+            raise
+        return message_from_result(self._accumulator.result())
 
     def _finish(self, message: Any) -> Any:
         result = self._result = self._accumulator.result()

@@ -166,6 +166,7 @@ class StreamAccumulator:
         self.output_tokens: int | None = None
         self.model: str | None = None
         self.message_id: str | None = None
+        self.stopped = False  # message_stop arrived: the reply is complete
         self.error: str | None = None
         self._text: list[str] = []
         self._thinking: list[str] = []
@@ -228,6 +229,7 @@ class StreamAccumulator:
             return "meta"
         if kind == "message_stop":
             self.finished_at = self._clock()
+            self.stopped = True
             return "meta"
         return None  # ping and future event types carry nothing to show
 
@@ -409,3 +411,30 @@ def interruption_message(error: BaseException, result: StreamResult) -> str:
         cause = f"{type(error).__name__}: {error}"
     return _one_line(f"stream interrupted after {kept} ({cause}); the partial text is kept — "
                      "run it again to get a complete reply.")
+
+
+def message_from_result(result: StreamResult) -> Any:
+    """Rebuild an ``anthropic.types.Message`` from a complete stream's :class:`StreamResult`.
+
+    For servers that skip ``message_start`` (llama.cpp's server does when a reply begins with a character split
+    across tokens, e.g. an emoji): the SDK then cannot build the final message although ``message_stop``
+    arrived. ``id`` and ``usage.input_tokens`` are unknown there and stay ``None``.
+
+    Example:
+        >>> message = message_from_result(StreamResult(text="👍", stop_reason="end_turn", output_tokens=1))
+        >>> message.content[0].text, message.stop_reason, message.id
+        ('👍', 'end_turn', None)
+    """
+    from anthropic.types import Message, TextBlock, ThinkingBlock, ToolUseBlock, Usage
+
+    content: list[Any] = []
+    if result.thinking:
+        content.append(ThinkingBlock.model_construct(type="thinking", thinking=result.thinking, signature=""))
+    if result.text:
+        content.append(TextBlock.model_construct(type="text", text=result.text, citations=None))
+    content += [ToolUseBlock.model_construct(type="tool_use", id=tool["id"], name=tool["name"], input=tool["input"])
+                for tool in result.tool_uses]
+    return Message.model_construct(id=result.message_id, type="message", role="assistant", model=result.model,
+                                   content=content, stop_reason=result.stop_reason, stop_sequence=None,
+                                   usage=Usage.model_construct(input_tokens=result.input_tokens,
+                                                               output_tokens=result.output_tokens))

@@ -379,3 +379,38 @@ def test_thinking_is_open_while_it_streams_and_collapses_when_the_answer_starts(
     assert any(value.startswith('<details class="sv-thinking" open>') for value in shown)
     assert shown[-1].startswith('<details class="sv-thinking">') and view.thinking in shown[-1]
     assert view.frontend_updates <= 20 * clock.now + 6
+
+
+def _chat_stream_request(recording: str):
+    exchanges = load_recording(recording)["exchanges"]
+    request = {key: value for key, value in exchanges[-1]["request"]["json"].items() if key != "stream"}
+    return exchanges, request
+
+
+def test_a_stream_without_message_start_still_completes():
+    # Recorded from the engine: llama.cpp's server skipped message_start because the reply opens with an emoji.
+    exchanges, request = _chat_stream_request("chat_stream_no_message_start")
+    client, _ = replay_client(exchanges[-1:])
+    view = StreamView()
+    message = view.consume(client.messages.stream(**request))
+    assert view.status == "done" and view.text.startswith("👍")
+    assert message.content[0].text == view.text and message.stop_reason == view.stop_reason
+    assert message.id is None, "the id is unknown without message_start: never invented"
+
+
+def test_async_stream_without_message_start_still_completes():
+    exchanges, request = _chat_stream_request("chat_stream_no_message_start")
+    client, _ = replay_client(exchanges[-1:], asynchronous=True)
+    view = StreamView()
+    message = asyncio.run(view.aconsume(client.messages.stream(**request)))
+    assert view.status == "done" and message.content[0].text == view.text
+
+
+def test_a_truncated_stream_without_message_start_is_still_an_interruption():
+    exchanges, request = _chat_stream_request("chat_stream_no_message_start")
+    body = exchanges[-1]["response"]["body"]
+    client, _ = replay_client(exchanges[-1:], cut_after=body.index("message_delta"))
+    view = StreamView()
+    with pytest.raises(StreamInterrupted) as error:
+        view.consume(client.messages.stream(**request))
+    assert error.value.partial_text.startswith("👍") and view.status == "error"

@@ -1,0 +1,516 @@
+"""ChatWidget and its pure part (Conversation), without a model server.
+
+Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings/:
+- chat_stream_two_turns, chat_create_two_turns: recorded from the embedded engine (tests/recordings/record_chat.py);
+- error_500_image: recorded from the engine (image block to a text-only model);
+- ollama_error_404_unknown_model, ollama_stream_xss, chat_xss_create, chat_thinking_only_stream: constructed per
+  facts.md §1 in Ollama's wire format (build_ollama_transcripts.py, build_chat_transcripts.py);
+- the 404 with a hostile model name below is built in this file, in the same format (Ollama echoes the name).
+The replayer serves responses in order and checks the path only; where a test pairs a request with a response
+recorded for a different request, it says so.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from html.parser import HTMLParser
+
+import anthropic
+import httpx2
+import pytest
+from PIL import Image
+
+from tests.replay import load_recording, replay_client
+from widgets import ChatWidget, StreamInterrupted, UsageTracker
+from widgets.chat import Conversation, EmptyReply, check_history, render_history, reply_turn
+
+SYSTEM = "You are a friendly assistant. Answer in one or two sentences."  # what record_chat.py sent
+TURNS = ("Hi! My name is Ming.", "What is my name?")
+MODEL = "smollm2-135m"
+
+
+def exchanges(name: str, *indexes: int) -> list[dict]:
+    recorded = load_recording(name)["exchanges"]
+    return [recorded[index] for index in indexes] if indexes else recorded
+
+
+def roles(messages: list[dict]) -> list[str]:
+    return [turn["role"] for turn in messages]
+
+
+def png_bytes(size=(8, 8)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (20, 120, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed on leaving: nothing listens there
+
+
+class ElementCollector(HTMLParser):
+    """Every start tag with its attributes, as a browser's parser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+
+def elements_of(markup: str) -> list[tuple[str, dict]]:
+    parser = ElementCollector()
+    parser.feed(markup)
+    parser.close()
+    return parser.elements
+
+
+def assert_inert(markup: str) -> None:
+    elements = elements_of(markup)
+    tags = {tag for tag, _ in elements}
+    assert not tags & {"img", "script", "iframe", "svg", "object", "embed"}, tags
+    for tag, attributes in elements:
+        assert not [name for name in attributes if name.lower().startswith("on")], (tag, attributes)
+        for name in ("href", "src"):
+            value = (attributes.get(name) or "").strip().lower()
+            assert not value.startswith(("javascript:", "data:", "vbscript:")), (tag, attributes)
+
+
+# -- Conversation: the pure part ------------------------------------------------------------------------------
+
+
+def test_conversation_builds_full_requests_and_alternates():
+    conversation = Conversation()
+    conversation.start_turn("Hi")
+    first = conversation.request(model="m", max_tokens=50, system="Be brief.")
+    assert first == {"model": "m", "max_tokens": 50, "system": "Be brief.",
+                     "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]}
+    conversation.finish_turn({"content": [{"type": "text", "text": "Hello!"}]})
+    conversation.start_turn("Again")
+    second = conversation.request(model="m", max_tokens=50, system="")
+    assert "system" not in second  # an empty system prompt is not sent at all
+    assert roles(second["messages"]) == ["user", "assistant", "user"]
+    assert second["messages"][1] == {"role": "assistant", "content": [{"type": "text", "text": "Hello!"}]}
+
+
+def test_conversation_abandon_restores_history_and_returns_text():
+    conversation = Conversation([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}])
+    before = conversation.messages
+    conversation.start_turn("lost?  \n")
+    assert conversation.abandon_turn() == "lost?  \n"  # exactly as typed
+    assert conversation.messages == before and conversation.pending is None
+    conversation.start_turn("next")  # and the next turn can start
+    assert conversation.pending["content"] == [{"type": "text", "text": "next"}]
+
+
+def test_conversation_refuses_what_would_break_the_history():
+    conversation = Conversation()
+    with pytest.raises(ValueError, match="Nothing to send"):
+        conversation.start_turn("   ")
+    conversation.start_turn("one")
+    with pytest.raises(ValueError, match="already waiting"):
+        conversation.start_turn("two")
+    with pytest.raises(EmptyReply):
+        conversation.finish_turn({"stop_reason": "end_turn", "content": [{"type": "text", "text": "  "}]})
+    assert conversation.pending is not None  # the caller decides: here, roll back
+    conversation.abandon_turn()
+    with pytest.raises(ValueError, match="no turn is waiting"):
+        conversation.finish_turn({"content": [{"type": "text", "text": "x"}]})
+    assert conversation.messages == []
+
+
+def test_conversation_messages_is_a_copy():
+    conversation = Conversation()
+    conversation.start_turn("Hi")
+    conversation.finish_turn({"content": [{"type": "text", "text": "Hello"}]})
+    copy = conversation.messages
+    copy.append({"role": "user", "content": "sneaky"})
+    copy[0]["content"][0]["text"] = "changed"
+    assert conversation.messages == [{"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+                                     {"role": "assistant", "content": [{"type": "text", "text": "Hello"}]}]
+
+
+def test_whitespace_text_with_an_image_sends_only_the_image():
+    turn = Conversation().start_turn("  ", [png_bytes()])
+    assert [block["type"] for block in turn["content"]] == ["image"]
+
+
+@pytest.mark.parametrize("history, problem", [
+    ([{"role": "assistant", "content": "hi"}], "expected 'user'"),
+    ([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}], "expected 'assistant'"),
+    ([{"role": "user", "content": "a"}], "ends with a user turn"),
+    ([{"role": "user", "content": []}, {"role": "assistant", "content": "b"}], "no content"),
+])
+def test_check_history_names_the_problem(history, problem):
+    with pytest.raises(ValueError, match=problem):
+        check_history(history)
+
+
+def test_reply_turn_keeps_text_blocks_only():
+    turn = reply_turn({"content": [{"type": "thinking", "thinking": "plan"}, {"type": "text", "text": "Let me look."},
+                                   {"type": "tool_use", "id": "call_1", "name": "f", "input": {}},
+                                   {"type": "text", "text": ""}]})
+    assert turn == {"role": "assistant", "content": [{"type": "text", "text": "Let me look."}]}
+    assert reply_turn({"content": [{"type": "thinking", "thinking": "only"}]}) is None
+
+
+@pytest.mark.parametrize("message, hint", [
+    ({"stop_reason": "max_tokens", "content": [{"type": "thinking", "thinking": "x"}]}, "on thinking"),
+    ({"stop_reason": "max_tokens", "content": []}, "max_tokens ran out"),
+    ({"stop_reason": "tool_use", "content": [{"type": "tool_use", "id": "c", "name": "f", "input": {}}]},
+     "run_tool_loop"),
+    ({"stop_reason": "end_turn", "content": []}, "send it again"),
+])
+def test_empty_reply_says_what_to_do(message, hint):
+    assert hint in str(EmptyReply(message))
+
+
+# -- ChatWidget with replayed traffic ----------------------------------------------------------------------------
+
+
+def test_two_streamed_turns_send_the_whole_history_and_system():
+    client, replayer = replay_client("chat_stream_two_turns")
+    tracker = UsageTracker()
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, tracker=tracker)
+    replies = [chat.send(text) for text in TURNS]
+
+    assert [reply.stop_reason for reply in replies] == ["end_turn", "end_turn"]
+    assert roles(chat.messages) == ["user", "assistant", "user", "assistant"]
+    assert chat.turns == 2 and chat.error == "" and not chat.busy
+    assert [turn["content"][0]["text"] for turn in chat.messages[::2]] == list(TURNS)
+    assert chat.messages[1]["content"] == [{"type": "text", "text": replies[0].content[0].text}]
+
+    second = replayer.requests[1]["json"]
+    assert second["system"] == SYSTEM and second["stream"] is True and second["max_tokens"] == 64
+    assert second["messages"] == chat.messages[:3]  # the whole history, the new question last
+    assert len(tracker.rows) == 2 and chat.usage_panel in chat.children
+    assert chat.live_area.layout.display == "none"  # the reply now lives in the history view
+    assert "end_turn" in chat.status_view.value
+    for turn in chat.messages:
+        assert turn["content"][0]["text"].split()[0] in chat.history_view.value
+
+
+def test_non_streamed_turns_use_create_and_record_usage():
+    client, replayer = replay_client("chat_create_two_turns")
+    tracker = UsageTracker()
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False, tracker=tracker)
+    for text in TURNS:
+        chat.send(text)
+    assert roles(chat.messages) == ["user", "assistant"] * 2
+    assert all("stream" not in request["json"] for request in replayer.requests)
+    assert replayer.requests[1]["json"]["messages"] == chat.messages[:3]
+    assert [row["streamed"] for row in tracker.rows] == [False, False]
+    assert chat.reply_view is None
+
+
+def test_send_button_sends_the_text_box_and_clears_it():
+    client, replayer = replay_client("chat_create_two_turns")
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
+    states = []
+    chat.observe(lambda change: states.append((change["new"], chat.send_button.disabled, chat.text_box.disabled)),
+                 "busy")
+    chat.text_box.value = TURNS[0]
+    chat.send_button.click()
+    assert states == [(True, True, True), (False, False, False)]  # locked while sending
+    assert chat.text_box.value == "" and roles(chat.messages) == ["user", "assistant"]
+    assert replayer.requests[0]["json"]["messages"][0]["content"][0]["text"] == TURNS[0]
+
+
+def test_empty_text_box_sends_nothing():
+    client, replayer = replay_client([])
+    chat = ChatWidget(client, MODEL)
+    chat.text_box.value = "  \n "
+    chat.send_button.click()
+    assert replayer.requests == [] and "Nothing to send" in chat.error
+    with pytest.raises(ValueError, match="Nothing to send"):
+        chat.send("")
+
+
+def test_system_prompt_is_editable_and_applies_to_the_next_request():
+    client, replayer = replay_client("chat_create_two_turns")
+    chat = ChatWidget(client, MODEL, max_tokens=64, stream=False)
+    chat.send(TURNS[0])
+    chat.system_box.value = "Speak like a pirate."  # what typing into the System prompt box does
+    chat.send(TURNS[1])
+    assert "system" not in replayer.requests[0]["json"]
+    assert chat.system == replayer.requests[1]["json"]["system"] == "Speak like a pirate."
+
+
+def test_request_options_reach_the_server_and_cannot_override_the_basics():
+    client, replayer = replay_client("chat_create_two_turns")
+    chat = ChatWidget(client, MODEL, stream=False, request_options={"extra_body": {"temperature": 0.2}})
+    chat.send(TURNS[0])
+    assert replayer.requests[0]["json"]["temperature"] == 0.2
+    with pytest.raises(ValueError, match="max_tokens"):
+        ChatWidget(client, MODEL, request_options={"max_tokens": 5})
+
+
+def test_async_client_is_refused_with_a_clear_message():
+    client, _ = replay_client([], asynchronous=True)
+    with pytest.raises(TypeError, match="synchronous client"):
+        ChatWidget(client, MODEL)
+
+
+def test_assigning_messages_validates_and_continues_from_there():
+    client, replayer = replay_client(exchanges("chat_create_two_turns", 1))
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
+    earlier = load_recording("chat_create_two_turns")["exchanges"][1]["request"]["json"]["messages"][:2]
+    chat.messages = earlier
+    chat.send(TURNS[1])
+    assert replayer.requests[0]["json"]["messages"] == earlier + [chat.messages[2]]
+    with pytest.raises(ValueError, match="ends with a user turn"):
+        chat.messages = earlier[:1]
+    assert len(chat.messages) == 4 and chat.turns == 2  # unchanged by the refused assignment
+    chat.clear()
+    assert chat.messages == [] and chat.turns == 0 and "No messages yet" in chat.history_view.value
+
+
+# -- images ------------------------------------------------------------------------------------------------------
+
+
+def upload(chat: ChatWidget, name: str = "dot.png", data: bytes | None = None) -> None:
+    data = png_bytes() if data is None else data
+    chat.upload.picker.set_state({"value": [{"name": name, "type": "image/png", "size": len(data),
+                                             "content": memoryview(data), "last_modified": 0}]})
+
+
+def test_attached_image_goes_into_the_user_turn_and_is_cleared_after_success():
+    # The response was recorded for a text-only request: the engine has no vision projector (facts.md §3).
+    client, replayer = replay_client(exchanges("chat_create_two_turns", 0))
+    chat = ChatWidget(client, MODEL, max_tokens=64, stream=False, images=True)
+    upload(chat)
+    assert len(chat.upload.blocks) == 1
+    chat.text_box.value = "What is in this picture?"
+    chat.send_button.click()
+
+    sent = replayer.requests[0]["json"]["messages"][0]["content"]
+    assert [block["type"] for block in sent] == ["text", "image"]
+    assert sent[1]["source"]["media_type"] == "image/png"
+    assert chat.messages[0]["content"] == sent
+    assert chat.upload.blocks == [] and chat.error == ""
+    assert "image (image/png" in chat.history_view.value
+    assert_inert(chat.history_view.value)  # a caption, not an <img> of the data
+
+
+def test_images_passed_to_send_are_attached_too():
+    client, replayer = replay_client(exchanges("chat_create_two_turns", 0))
+    chat = ChatWidget(client, MODEL, stream=False)
+    chat.send("Describe", images=[png_bytes()])
+    assert [block["type"] for block in replayer.requests[0]["json"]["messages"][0]["content"]] == ["text", "image"]
+
+
+def test_image_refused_by_the_server_keeps_history_text_and_image():
+    client, _ = replay_client(exchanges("chat_stream_two_turns", 0) + exchanges("error_500_image"))
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, images=True)
+    chat.send(TURNS[0])
+    before = chat.messages
+    upload(chat)
+    chat.text_box.value = "What colour is this?"
+    chat.send_button.click()  # the button reports instead of raising
+    assert chat.messages == before
+    assert chat.text_box.value == "What colour is this?"
+    assert len(chat.upload.blocks) == 1  # still attached for the next try
+    assert chat.error.startswith("HTTP 500") and "\n" not in chat.error
+    assert "colour" not in chat.history_view.value
+
+
+def test_rejected_image_fails_before_any_request():
+    client, replayer = replay_client([])
+    chat = ChatWidget(client, MODEL)
+    with pytest.raises(ValueError, match="not an image"):
+        chat.send("look", images=[b"%PDF-1.7 not an image"])
+    assert replayer.requests == [] and chat.messages == [] and "not an image" in chat.error
+    assert chat.text_box.value == "look"
+
+
+# -- failed turns ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_unknown_model_404_leaves_history_and_restores_text(stream):
+    first = exchanges("chat_stream_two_turns" if stream else "chat_create_two_turns", 0)
+    client, _ = replay_client(first + exchanges("ollama_error_404_unknown_model"))
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=stream)
+    chat.send(TURNS[0])
+    before, history_html = chat.messages, chat.history_view.value
+    chat.text_box.value = ""
+    with pytest.raises(anthropic.NotFoundError):
+        chat.send("Are you there?")
+    assert chat.messages == before and chat.turns == 1
+    assert chat.history_view.value == history_html
+    assert chat.text_box.value == "Are you there?"
+    assert "HTTP 404" in chat.error and "no-such-model" in chat.error
+    assert "HTTP 404" in chat.error_view.value
+    assert chat.live_area.layout.display == "none"  # nothing partial to show
+    assert not chat.busy and not chat.send_button.disabled
+
+
+def test_failure_does_not_overwrite_other_text_in_the_box():
+    client, _ = replay_client(exchanges("ollama_error_404_unknown_model"))
+    chat = ChatWidget(client, MODEL)
+    chat.text_box.value = "a draft the user is writing"
+    with pytest.raises(anthropic.NotFoundError):
+        chat.send("sent from code")
+    assert chat.text_box.value == "a draft the user is writing"
+
+
+def test_cut_stream_keeps_partial_text_visible_but_out_of_the_history():
+    recorded = exchanges("chat_stream_two_turns", 1)
+    body = recorded[0]["response"]["body"]
+    cut = body.index('"text_delta","text":"ong"')  # mid-reply: "Your name is Y" has arrived
+    client, _ = replay_client(recorded, cut_after=cut)
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64)
+    earlier = recorded[0]["request"]["json"]["messages"][:2]
+    chat.messages = earlier
+    with pytest.raises(StreamInterrupted) as caught:
+        chat.send(TURNS[1])
+    assert caught.value.partial_text.startswith("Your name is")
+    assert chat.messages == earlier
+    assert chat.text_box.value == TURNS[1]
+    assert chat.error.startswith("stream interrupted") and "\n" not in chat.error
+    assert chat.live_area.layout.display is None and chat.live_area.children == (chat.reply_view,)
+    assert chat.reply_view.text == caught.value.partial_text  # still on screen
+    assert "Your name is" not in chat.history_view.value
+
+    chat.send_button.click()  # resend: the replay has nothing left, so this fails too, before any event
+    assert chat.live_area.layout.display == "none"  # the stale partial reply is gone
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_no_server_at_all(stream):
+    client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{closed_port()}", api_key="ollama", max_retries=0,
+                                 timeout=5)
+    chat = ChatWidget(client, MODEL, stream=stream)
+    chat.text_box.value = "Hello?"
+    chat.send_button.click()
+    assert chat.messages == [] and chat.text_box.value == "Hello?"
+    assert chat.error.startswith("cannot reach the model server") and "OLLAMA_BASE_URL" in chat.error
+    with pytest.raises(anthropic.APIConnectionError):
+        chat.send("Hello?")
+
+
+def test_reply_without_text_is_rolled_back_with_a_hint():
+    client, _ = replay_client("chat_thinking_only_stream")
+    chat = ChatWidget(client, "qwen3", max_tokens=24)
+    with pytest.raises(EmptyReply, match="raise max_tokens"):
+        chat.send("Prove that there are infinitely many primes.")
+    assert chat.messages == [] and "thinking" in chat.error
+    assert chat.reply_view.thinking  # what the model did is still visible
+
+
+def test_stop_button_rolls_back_too():
+    def interrupted(request):
+        raise KeyboardInterrupt
+
+    client = anthropic.Anthropic(base_url="http://replay.invalid", api_key="ollama", max_retries=0,
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(interrupted)))
+    chat = ChatWidget(client, MODEL, stream=False)
+    with pytest.raises(KeyboardInterrupt):
+        chat.send("long question")
+    assert chat.messages == [] and not chat.busy
+    assert chat.text_box.value == "long question" and chat.error.startswith("Stopped")
+
+
+def test_focus_goes_to_the_text_box_and_send_takes_only_text():
+    client, replayer = replay_client([])
+    chat = ChatWidget(client, MODEL)
+    sent = []
+    chat.text_box.send = sent.append  # ipywidgets' custom-message channel of the text box
+    chat.focus()
+    assert sent == [{"do": "focus"}] and chat.messages == []
+    with pytest.raises(TypeError, match="message text"):
+        chat.send({"do": "focus"})
+    assert replayer.requests == []
+
+
+def test_send_while_busy_is_refused():
+    client, replayer = replay_client([])
+    chat = ChatWidget(client, MODEL)
+    chat.set_trait("busy", True)
+    with pytest.raises(RuntimeError, match="already being sent"):
+        chat.send("hi")
+    assert replayer.requests == []
+
+
+# -- untrusted model output --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("markdown", [True, False])
+def test_xss_in_a_reply_is_inert_in_the_history_view(markdown):
+    client, _ = replay_client("chat_xss_create")
+    chat = ChatWidget(client, "qwen3", stream=False, markdown=markdown)
+    chat.send("Repeat these strings exactly.")
+    stored = chat.messages[1]["content"]
+    assert len(stored) == 1 and "<img src=x onerror=alert(1)>" in stored[0]["text"]  # kept as data...
+    markup = chat.history_view.value
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markup  # ...shown as text
+    assert_inert(markup)
+
+
+def test_xss_in_a_streamed_reply_with_a_tool_call_is_inert_and_only_text_is_kept():
+    client, _ = replay_client("ollama_stream_xss")
+    chat = ChatWidget(client, "qwen3")
+    message = chat.send("Repeat these strings exactly.")
+    assert message.stop_reason == "tool_use"
+    assert [block["type"] for block in chat.messages[1]["content"]] == ["text"]  # no dangling tool_use
+    assert_inert(chat.history_view.value)
+    assert_inert(chat.status_view.value)
+
+
+def test_hostile_error_message_is_escaped():
+    hostile = "<img src=x onerror=alert(1)>"
+    body = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": f"model '{hostile}' not found"},
+                       "request_id": "req_0123456789abcdef01234567"})
+    # Built here in Ollama's error format (facts.md §1): Ollama echoes the requested model name in the message.
+    exchange = {"request": {"method": "POST", "path": "/v1/messages", "json": None},
+                "response": {"status": 404, "headers": {"content-type": "application/json"}, "body": body}}
+    client, _ = replay_client([exchange])
+    chat = ChatWidget(client, hostile)
+    with pytest.raises(anthropic.NotFoundError):
+        chat.send("hi")
+    assert hostile in chat.error  # the trait holds the plain text
+    assert_inert(chat.error_view.value)
+    assert "&lt;img" in chat.error_view.value
+
+
+def test_render_history_escapes_user_text_and_unknown_blocks():
+    markup = render_history([
+        {"role": "user", "content": "<script>alert(1)</script>"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "x", "name": "<b onclick=x>", "input": {}}]},
+    ], pending={"role": "user", "content": [{"type": "text", "text": "<img src=x onerror=alert(2)>"}]})
+    assert_inert(markup)
+    assert "&lt;script&gt;" in markup and "[tool_use block]" in markup and "sending…" in markup
+
+
+# -- server quirks -----------------------------------------------------------------------------------------------
+
+
+def test_stream_without_message_start_still_completes_the_turn():
+    """Recorded from the engine: llama-server skips message_start when its reply starts with an emoji."""
+    recorded = exchanges("chat_stream_no_message_start")
+    assert "event: message_start" not in recorded[0]["response"]["body"]
+    client, _ = replay_client(recorded)
+    tracker = UsageTracker()
+    chat = ChatWidget(client, MODEL, system="你是一个友好的助手", max_tokens=150, tracker=tracker)
+    message = chat.send("你好")
+    assert message.stop_reason == "max_tokens" and message.usage.output_tokens == 150
+    assert message.usage.input_tokens is None  # only message_start would have said
+    assert roles(chat.messages) == ["user", "assistant"] and chat.error == ""
+    text = message.content[0].text
+    assert text.startswith("👍") and chat.messages[1]["content"] == [{"type": "text", "text": text}]
+    assert len(tracker.rows) == 1
+
+
+def test_a_stream_cut_before_message_stop_is_not_mistaken_for_a_complete_reply():
+    recorded = exchanges("chat_stream_no_message_start")
+    body = recorded[0]["response"]["body"]
+    client, _ = replay_client(recorded, cut_after=body.index("event: message_delta"))
+    chat = ChatWidget(client, MODEL, max_tokens=150)
+    with pytest.raises(StreamInterrupted):
+        chat.send("你好")
+    assert chat.messages == [] and chat.text_box.value == "你好"

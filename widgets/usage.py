@@ -318,7 +318,9 @@ class UsageTracker(traitlets.HasTraits):
         Example:
             >>> UsageTracker().chart()                  # doctest: +SKIP
         """
-        return usage_figure(self.rows)
+        figure = usage_figure(self.rows)
+        _display_figures_as_images()
+        return figure
 
     def widget(self, *, min_interval_s: float = 0.5) -> UsagePanel:
         """A live panel (summary table + chart) that follows this tracker; see :class:`UsagePanel`.
@@ -347,6 +349,24 @@ class UsageTracker(traitlets.HasTraits):
         watched = with_middleware(recorder)
         recorder.client = watched
         return watched
+
+
+def _display_figures_as_images() -> None:
+    """A Figure made without pyplot shows in a fresh kernel as ``<Figure size ...>`` text: IPython learns to draw
+    Figures only when pyplot or ``%matplotlib inline`` sets it up. Teach it the same PNG rendering, once."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from IPython.core.pylabtools import print_figure
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    if Figure not in png.type_printers:
+        png.for_type(Figure, lambda figure: print_figure(figure, "png", bbox_inches="tight"))
 
 
 class UsagePanel(ipywidgets.HBox):

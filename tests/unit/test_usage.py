@@ -362,3 +362,17 @@ def test_watch_http_error_adds_no_row_and_the_sdk_raises():
 def test_watch_rejects_something_that_is_not_a_client():
     with pytest.raises(TypeError, match="anthropic 2.x client"):
         UsageTracker().watch(object())
+
+
+def test_chart_shows_as_an_image_in_a_fresh_ipython_without_pyplot():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        tracker = UsageTracker()
+        tracker.record({"content": [], "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 2}})
+        data, _ = shell.display_formatter.format(tracker.chart())
+        png = data["image/png"]
+        assert (png if isinstance(png, bytes) else __import__("base64").b64decode(png)).startswith(b"\x89PNG")
+    finally:
+        InteractiveShell.clear_instance()

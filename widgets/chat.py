@@ -38,15 +38,11 @@ import ipywidgets
 import traitlets
 
 from .images import user_message
+from .messages import field_of as _get
 from .render import footer_text, render_error, render_text
 
 RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream"})
 _ROLE_LABELS = {"user": "You", "assistant": "Assistant"}
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    """A field of an SDK object or of its dict form."""
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
 class EmptyReply(RuntimeError):

@@ -6,11 +6,20 @@ Thinking models (qwen3, deepseek-r1, ...) put a ``thinking`` block *before* the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
-def _get(block: Any, name: str, default: Any = None) -> Any:
-    return block.get(name, default) if isinstance(block, dict) else getattr(block, name, default)
+def field_of(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of an SDK object or of its plain-dict form (the kit accepts both everywhere).
+
+    Example:
+        >>> field_of({"type": "text"}, "type"), field_of(object(), "type", "?")
+        ('text', '?')
+    """
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
 
 
 def blocks_of_type(message_or_content: Any, block_type: str) -> list[Any]:
@@ -20,10 +29,10 @@ def blocks_of_type(message_or_content: Any, block_type: str) -> list[Any]:
         >>> blocks_of_type([{"type": "text", "text": "hi"}], "text")
         [{'type': 'text', 'text': 'hi'}]
     """
-    content = _get(message_or_content, "content", message_or_content)
+    content = field_of(message_or_content, "content", message_or_content)
     if isinstance(content, str):
         content = [{"type": "text", "text": content}]
-    return [block for block in content or [] if _get(block, "type") == block_type]
+    return [block for block in content or [] if field_of(block, "type") == block_type]
 
 
 def text_of(message_or_content: Any) -> str:
@@ -33,4 +42,25 @@ def text_of(message_or_content: Any) -> str:
         >>> text_of([{"type": "thinking", "thinking": "hmm"}, {"type": "text", "text": "你好"}])
         '你好'
     """
-    return "".join(_get(block, "text", "") for block in blocks_of_type(message_or_content, "text"))
+    return "".join(field_of(block, "text", "") for block in blocks_of_type(message_or_content, "text"))
+
+
+def prompt_tokens(usage: Any) -> tuple[int | None, int]:
+    """``(all prompt tokens, how many of them came from the server's prompt cache)`` from a ``usage`` object.
+
+    Anthropic's usage counts cache reads and writes apart from ``input_tokens``. llama.cpp's server reuses its
+    prompt cache on every request, so there ``input_tokens`` alone can be 1 on a long conversation; the sum is
+    what the model actually read.
+
+    Example:
+        >>> prompt_tokens({"input_tokens": 1, "cache_read_input_tokens": 48, "output_tokens": 9})
+        (49, 48)
+        >>> prompt_tokens({"input_tokens": 12})
+        (12, 0)
+    """
+    reported = field_of(usage, "input_tokens")
+    cached = sum(field_of(usage, name) or 0 for name in ("cache_read_input_tokens", "cache_creation_input_tokens"))
+    if reported is None:
+        return (cached or None), cached
+    return reported + cached, cached
+

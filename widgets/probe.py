@@ -45,6 +45,8 @@ from typing import Any
 
 import anthropic
 
+from .messages import field_of as _get
+
 OUTCOMES = ("works", "partial", "ignored", "inconclusive", "error")
 PROBE_MAX_TOKENS = 16
 # Tool rows stream and stop reading as soon as the answer is clearly text, so a generous budget costs nothing
@@ -130,10 +132,6 @@ def describe_exception(error: BaseException) -> str:
     if isinstance(error, TypeError):
         return one_line(f"SDK rejected it before sending: TypeError: {error}")
     return one_line(f"{type(error).__name__}: {error}")
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
 def _types(message: Any) -> str:

@@ -159,7 +159,9 @@ def footer_text(result: Any) -> str:
     parts = [f"stop_reason: {getattr(result, 'stop_reason', None) or '—'}"]
     input_tokens, output_tokens = getattr(result, "input_tokens", None), getattr(result, "output_tokens", None)
     if input_tokens is not None or output_tokens is not None:
-        parts.append(f"tokens: {'?' if input_tokens is None else input_tokens} in / "
+        cached = getattr(result, "cached_input_tokens", None)
+        cached_note = f" ({cached} cached)" if cached else ""
+        parts.append(f"tokens: {'?' if input_tokens is None else input_tokens} in{cached_note} / "
                      f"{'?' if output_tokens is None else output_tokens} out")
     ttft = getattr(result, "ttft_s", None)
     if ttft is not None:

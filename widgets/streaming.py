@@ -20,18 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messages import field_of as _get
+from .messages import prompt_tokens
+
 Clock = Callable[[], float]
 
 # MessageStream yields these next to the raw events they are derived from; counting them too would double the text.
 DERIVED_EVENT_TYPES = frozenset({"text", "thinking", "input_json", "citation", "signature"})
 _ONE_LINE_LIMIT = 300
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    """Field of an SDK model or of the equivalent plain dict (events decoded with ``json.loads``)."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 class _Fields:
@@ -69,7 +65,8 @@ class StreamResult:
     thinking: str = ""
     tool_uses: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
-    input_tokens: int | None = None
+    input_tokens: int | None = None  # the whole prompt, cached part included (see messages.prompt_tokens)
+    cached_input_tokens: int | None = None
     output_tokens: int | None = None
     ttft_s: float | None = None
     duration_s: float | None = None
@@ -103,9 +100,10 @@ class StreamResult:
                 tool_uses.append({"id": _get(block, "id"), "name": _get(block, "name"),
                                   "input": _get(block, "input", {})})
         usage = _get(message, "usage", None)
+        input_tokens, cached = prompt_tokens(usage) if usage is not None else (None, None)
         return cls(text="".join(text), thinking="".join(thinking), tool_uses=tool_uses,
                    stop_reason=_get(message, "stop_reason"),
-                   input_tokens=_get(usage, "input_tokens") if usage is not None else None,
+                   input_tokens=input_tokens, cached_input_tokens=cached,
                    output_tokens=_get(usage, "output_tokens") if usage is not None else None,
                    duration_s=duration_s, model=_get(message, "model"), message_id=_get(message, "id"))
 
@@ -163,6 +161,7 @@ class StreamAccumulator:
         self.events = 0
         self.stop_reason: str | None = None
         self.input_tokens: int | None = None
+        self.cached_input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.model: str | None = None
         self.message_id: str | None = None
@@ -273,9 +272,10 @@ class StreamAccumulator:
     def _take_usage(self, usage: Any) -> None:
         if usage is None:
             return
-        input_tokens, output_tokens = getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None)
+        input_tokens, cached = prompt_tokens(usage)
+        output_tokens = getattr(usage, "output_tokens", None)
         if input_tokens is not None:
-            self.input_tokens = input_tokens
+            self.input_tokens, self.cached_input_tokens = input_tokens, cached
         if output_tokens is not None:
             self.output_tokens = output_tokens
 
@@ -295,6 +295,7 @@ class StreamAccumulator:
             rate = self.output_tokens / generation if generation > 0 else None
         return StreamResult(text=self.text, thinking=self.thinking, tool_uses=self.tool_uses,
                             stop_reason=self.stop_reason, input_tokens=self.input_tokens,
+                            cached_input_tokens=self.cached_input_tokens,
                             output_tokens=self.output_tokens, ttft_s=ttft, duration_s=end - self.started_at,
                             output_tokens_per_s=rate, error=self.error, model=self.model,
                             message_id=self.message_id)

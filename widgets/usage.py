@@ -6,7 +6,8 @@ Each call becomes one row (a dict) with these columns:
 ``call``                    1, 2, 3, ... in recording order
 ``label``                   your own tag for the call ("" if none)
 ``model``                   the model the server says answered (``None`` if unknown)
-``input_tokens``            prompt tokens the server counted
+``input_tokens``            the whole prompt: ``usage.input_tokens`` plus prompt-cache reads and writes
+``cached_input_tokens``     the part of ``input_tokens`` the server's prompt cache supplied
 ``output_tokens``           generated tokens
 ``stop_reason``             ``end_turn``, ``max_tokens``, ``tool_use``, ... (``None`` if the call broke off)
 ``latency_s``               wall time of the call, request sent to last byte
@@ -57,14 +58,11 @@ from typing import Any
 import ipywidgets
 import traitlets
 
-COLUMNS = ("call", "label", "model", "input_tokens", "output_tokens", "stop_reason", "latency_s", "ttft_s",
-           "output_tokens_per_s", "streamed", "error")
+from .messages import field_of as _get
+from .messages import prompt_tokens
 
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+COLUMNS = ("call", "label", "model", "input_tokens", "cached_input_tokens", "output_tokens", "stop_reason",
+           "latency_s", "ttft_s", "output_tokens_per_s", "streamed", "error")
 
 
 def _rate(output_tokens: int | None, latency_s: float | None, ttft_s: float | None) -> float | None:
@@ -90,10 +88,11 @@ def row_from_message(message_or_stream_result: Any, latency_s: float | None = No
     source = message_or_stream_result
     usage = _get(source, "usage")
     if usage is not None:
-        input_tokens, output_tokens = _get(usage, "input_tokens"), _get(usage, "output_tokens")
+        (input_tokens, cached), output_tokens = prompt_tokens(usage), _get(usage, "output_tokens")
         streamed, error, rate = ttft_s is not None, None, None  # only a streamed reply has a first token to time
     elif _get(source, "input_tokens", ...) is not ... or _get(source, "output_tokens", ...) is not ...:
         input_tokens, output_tokens = _get(source, "input_tokens"), _get(source, "output_tokens")
+        cached = _get(source, "cached_input_tokens")
         latency_s = latency_s if latency_s is not None else _get(source, "duration_s")
         ttft_s = ttft_s if ttft_s is not None else _get(source, "ttft_s")
         streamed, error, rate = True, _get(source, "error"), _get(source, "output_tokens_per_s")
@@ -104,7 +103,8 @@ def row_from_message(message_or_stream_result: Any, latency_s: float | None = No
         "call": call,
         "label": str(label or ""),
         "model": _get(source, "model"),
-        "input_tokens": input_tokens,
+        "input_tokens": input_tokens,  # the whole prompt, including what the server's prompt cache supplied
+        "cached_input_tokens": cached,
         "output_tokens": output_tokens,
         "stop_reason": _get(source, "stop_reason"),
         "latency_s": latency_s,
@@ -153,7 +153,7 @@ def rows_to_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str] 
 
     Example:
         >>> print(rows_to_csv([{"call": 1, "input_tokens": 10}]).splitlines()[0])
-        call,label,model,input_tokens,output_tokens,stop_reason,latency_s,ttft_s,output_tokens_per_s,streamed,error
+        call,label,model,input_tokens,cached_input_tokens,output_tokens,stop_reason,latency_s,ttft_s,output_tokens_per_s,streamed,error
     """
     rows = list(rows)
     columns = list(COLUMNS)
@@ -447,6 +447,7 @@ class _StreamMeter:
         self.model = model
         self.on_end = on_end
         self.input_tokens: int | None = None
+        self.cached_input_tokens: int | None = None
         self.output_tokens: int | None = None
         self.stop_reason: str | None = None
         self.first_token_at: float | None = None
@@ -486,8 +487,9 @@ class _StreamMeter:
 
     def _usage(self, usage: Any) -> None:
         if isinstance(usage, dict):
-            if usage.get("input_tokens") is not None:
-                self.input_tokens = usage["input_tokens"]
+            input_tokens, cached = prompt_tokens(usage)
+            if input_tokens is not None:
+                self.input_tokens, self.cached_input_tokens = input_tokens, cached
             if usage.get("output_tokens") is not None:
                 self.output_tokens = usage["output_tokens"]
 
@@ -507,7 +509,8 @@ class _StreamMeter:
         if self.first_token_at is not None and self.output_tokens:
             generation = finished_at - self.first_token_at
             rate = self.output_tokens / generation if generation > 0 else None
-        self.on_end({"model": self.model, "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+        self.on_end({"model": self.model, "input_tokens": self.input_tokens,
+                     "cached_input_tokens": self.cached_input_tokens, "output_tokens": self.output_tokens,
                      "stop_reason": self.stop_reason, "ttft_s": ttft, "duration_s": finished_at - self.started_at,
                      "output_tokens_per_s": rate, "error": self.error})
 

@@ -1,6 +1,7 @@
 """UsageTracker.watch() against the real configured server (the embedded engine unless OLLAMA_BASE_URL is set)."""
 
 from widgets import UsageTracker, text_of
+from widgets.messages import prompt_tokens
 
 
 def test_watch_records_a_real_create_and_a_real_stream(live_client, live_model):
@@ -18,7 +19,7 @@ def test_watch_records_a_real_create_and_a_real_stream(live_client, live_model):
     assert (created["streamed"], streamed["streamed"]) == (False, True)
     for row, reply in ((created, message), (streamed, final)):
         assert row["input_tokens"] > 0 and row["output_tokens"] > 0
-        assert (row["input_tokens"], row["output_tokens"]) == (reply.usage.input_tokens, reply.usage.output_tokens)
+        assert (row["input_tokens"], row["output_tokens"]) == (prompt_tokens(reply.usage)[0], reply.usage.output_tokens)
         assert row["stop_reason"] == reply.stop_reason in {"end_turn", "max_tokens"}
         assert row["latency_s"] > 0 and row["output_tokens_per_s"] > 0 and row["error"] is None
         assert row["label"] == "live"

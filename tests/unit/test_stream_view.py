@@ -18,6 +18,7 @@ import pytest
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import lengthened_exchanges
 from tests.unit.test_render import assert_inert
+from widgets.messages import prompt_tokens
 from widgets.render import render_text
 from widgets.stream_view import StreamView
 from widgets.streaming import StreamInterrupted
@@ -97,7 +98,7 @@ def test_consume_an_unentered_manager_returns_the_final_message():
     assert view.text == message.content[0].text and view.text
     assert view.status == "done" and view.error == ""
     assert (view.stop_reason, view.input_tokens, view.output_tokens) == (
-        message.stop_reason, message.usage.input_tokens, message.usage.output_tokens)
+        message.stop_reason, prompt_tokens(message.usage)[0], message.usage.output_tokens)
     assert view.ttft_s > 0 and view.output_tokens_per_s > 0
     assert view.text_html.value == render_text(view.text)
     assert "stop_reason: max_tokens" in view.footer_html.value and "tok/s" in view.footer_html.value

@@ -17,6 +17,7 @@ import pytest
 
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import sse_frames
+from widgets.messages import prompt_tokens
 from widgets.streaming import (
     StreamAccumulator,
     StreamInterrupted,
@@ -61,7 +62,7 @@ def test_accumulator_agrees_with_the_sdks_final_message(recording):
     assert result.tool_uses == [{"id": b.id, "name": b.name, "input": b.input}
                                 for b in message.content if b.type == "tool_use"]
     assert (result.stop_reason, result.input_tokens, result.output_tokens) == (
-        message.stop_reason, message.usage.input_tokens, message.usage.output_tokens)
+        message.stop_reason, prompt_tokens(message.usage)[0], message.usage.output_tokens)
     assert (result.model, result.message_id) == (message.model, message.id)
     assert result.complete and result.error is None
     assert result.text or result.tool_uses
@@ -171,7 +172,7 @@ def test_from_message_on_a_recorded_create():
     result = StreamResult.from_message(message)
     assert result.text == message.content[0].text and result.text
     assert (result.input_tokens, result.output_tokens, result.stop_reason) == (
-        message.usage.input_tokens, message.usage.output_tokens, message.stop_reason)
+        prompt_tokens(message.usage)[0], message.usage.output_tokens, message.stop_reason)
 
 
 def test_throttle_charges_one_interval_per_update():

@@ -20,6 +20,7 @@ import httpx2
 import pytest
 
 from tests.replay import load_recording, replay_client
+from widgets.messages import prompt_tokens
 from widgets.usage import COLUMNS, UsagePanel, UsageTracker, row_from_message, rows_to_csv, summarize
 
 RECORDING = "usage_create_stream"
@@ -32,16 +33,18 @@ def exchanges() -> list[dict]:
 
 
 def recorded_usage(exchange: dict) -> dict:
-    """input/output tokens and stop_reason as the server sent them (JSON body, or the SSE events)."""
+    """input/output tokens and stop_reason as the server sent them (JSON body, or the SSE events); input counts the
+    whole prompt: input_tokens plus the cache_read/cache_creation tokens the engine reports separately."""
     body = exchange["response"]["body"]
     if exchange["request"]["json"].get("stream"):
         events = [json.loads(line[5:]) for line in body.splitlines() if line.startswith("data:")]
         start = next(e for e in events if e["type"] == "message_start")["message"]
         delta = next(e for e in events if e["type"] == "message_delta")
-        return {"input_tokens": delta["usage"].get("input_tokens", start["usage"]["input_tokens"]),
-                "output_tokens": delta["usage"]["output_tokens"], "stop_reason": delta["delta"]["stop_reason"]}
+        usage = {**start["usage"], **{k: v for k, v in delta["usage"].items() if v is not None}}
+        return {"input_tokens": prompt_tokens(usage)[0], "output_tokens": delta["usage"]["output_tokens"],
+                "stop_reason": delta["delta"]["stop_reason"]}
     message = json.loads(body)
-    return {**{k: message["usage"][k] for k in ("input_tokens", "output_tokens")},
+    return {"input_tokens": prompt_tokens(message["usage"])[0], "output_tokens": message["usage"]["output_tokens"],
             "stop_reason": message["stop_reason"]}
 
 
@@ -321,7 +324,7 @@ def test_watch_parses_a_stream_split_anywhere(exchanges):
         final = stream.get_final_message()
     (row,) = tracker.rows
     assert row["output_tokens"] == final.usage.output_tokens == recorded_usage(exchanges[1])["output_tokens"]
-    assert row["input_tokens"] == final.usage.input_tokens and row["error"] is None
+    assert row["input_tokens"] == prompt_tokens(final.usage)[0] and row["error"] is None
 
 
 def test_watch_stream_abandoned_early_is_recorded_as_such(exchanges):

@@ -128,9 +128,11 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         ... # doctest: +NORMALIZE_WHITESPACE
         {'calls': 1, 'input_tokens': 10, 'output_tokens': 4, 'total_tokens': 14, 'latency_s': 1.0,
          'mean_latency_s': 1.0, 'mean_ttft_s': None, 'mean_output_tokens_per_s': None,
-         'stop_reasons': {'end_turn': 1}, 'errors': 0}
+         'stop_reasons': {'end_turn': 1}, 'calls_without_input_count': 0, 'errors': 0}
     """
     rows = list(rows)
+    # A server that skips message_start (llama.cpp, some replies) never says the prompt size: count those calls.
+    unknown_input = sum(1 for row in rows if row.get("input_tokens") is None)
     input_tokens = sum(row.get("input_tokens") or 0 for row in rows)
     output_tokens = sum(row.get("output_tokens") or 0 for row in rows)
     latencies = [row.get("latency_s") for row in rows if row.get("latency_s") is not None]
@@ -144,6 +146,7 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "mean_ttft_s": _mean(row.get("ttft_s") for row in rows),
         "mean_output_tokens_per_s": _mean(row.get("output_tokens_per_s") for row in rows),
         "stop_reasons": dict(Counter(str(row.get("stop_reason")) for row in rows)),
+        "calls_without_input_count": unknown_input,
         "errors": sum(1 for row in rows if row.get("error")),
     }
 
@@ -234,7 +237,9 @@ def _summary_html(summary: Mapping[str, Any]) -> str:
 
     items = [
         ("calls", number(summary["calls"])),
-        ("input tokens", number(summary["input_tokens"])),
+        ("input tokens", number(summary["input_tokens"]) + (
+            f" (+ unknown for {summary['calls_without_input_count']} calls)"
+            if summary.get("calls_without_input_count") else "")),
         ("output tokens", number(summary["output_tokens"])),
         ("total tokens", number(summary["total_tokens"])),
         ("mean latency (s)", number(summary["mean_latency_s"])),

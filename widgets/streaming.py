@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .messages import field_of as _get
-from .messages import prompt_tokens
+from .messages import prompt_tokens, server_message
 
 Clock = Callable[[], float]
 
@@ -347,21 +347,6 @@ def _one_line(text: str) -> str:
     return line if len(line) <= _ONE_LINE_LIMIT else line[: _ONE_LINE_LIMIT - 1] + "…"
 
 
-def _server_message(error: Any) -> str:
-    body = getattr(error, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-        if body.get("message"):
-            return str(body["message"])
-    if isinstance(body, str) and body.strip():
-        return body.strip()
-    return str(getattr(error, "message", "") or error)
-
-
 def describe_error(error: BaseException) -> str:
     """One line: what went wrong talking to the model server and what to try.
 
@@ -383,7 +368,7 @@ def describe_error(error: BaseException) -> str:
         return _one_line(f"{what}{where}{why}. Is the server running (`ollama serve`)? "
                          "Is OLLAMA_BASE_URL right (no /v1)?")
     if isinstance(error, anthropic.APIStatusError):
-        status, message = error.status_code, _server_message(error)
+        status, message = error.status_code, server_message(error)
         hint = {
             400: "the server rejected the request: check its fields (max_tokens, content blocks).",
             404: "check the model name (`ollama list`) and that the base URL has no /v1.",

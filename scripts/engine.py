@@ -69,6 +69,47 @@ CMAKE_FLAGS = [
 ]
 
 
+# llama.cpp (vendored commit 0c1e57098) sends Anthropic's message_start only with the partial result whose
+# n_decoded == 1. A first token that is held back (an incomplete UTF-8 sequence: an emoji, many CJK characters)
+# is never sent alone, so such streams start with content_block_start and the anthropic SDK's
+# get_final_message() fails its assert. The fix remembers per request whether message_start went out, the way
+# the same file already tracks the OpenAI Responses stream. Each (file, old, new) must match exactly once.
+SERVER_PATCHES = [
+    ("tools/server/server-task.h",
+     "    bool thinking_block_started = false;\n    bool text_block_started = false;\n",
+     "    bool thinking_block_started = false;\n    bool text_block_started = false;\n"
+     "    bool anthropic_message_started = false;\n"),
+    ("tools/server/server-task.h",
+     "    bool thinking_block_started = false;\n    bool text_block_started     = false;\n\n"
+     "    // for OpenAI Responses API\n",
+     "    bool thinking_block_started = false;\n    bool text_block_started     = false;\n"
+     "    bool anthropic_message_started = false;\n\n    // for OpenAI Responses API\n"),
+    ("tools/server/server-task.cpp",
+     "    thinking_block_started = state.thinking_block_started;\n"
+     "    text_block_started     = state.text_block_started;\n",
+     "    thinking_block_started = state.thinking_block_started;\n"
+     "    text_block_started     = state.text_block_started;\n"
+     "    anthropic_message_started = state.anthropic_message_started;\n"
+     "    if (res_type == TASK_RESPONSE_TYPE_ANTHROPIC) {\n"
+     "        state.anthropic_message_started = true;\n"
+     "    }\n"),
+    ("tools/server/server-task.cpp",
+     "json server_task_result_cmpl_partial::to_json_anthropic() {\n    json events = json::array();\n"
+     "    bool first = (n_decoded == 1);\n",
+     "json server_task_result_cmpl_partial::to_json_anthropic() {\n    json events = json::array();\n"
+     "    bool first = !anthropic_message_started;\n"),
+]
+
+
+def patch_server_sources(src: Path) -> None:
+    for relative, old, new in SERVER_PATCHES:
+        path = src / relative
+        text = path.read_text()
+        if text.count(old) != 1:
+            raise EngineError(f"cannot apply the message_start fix: {relative} no longer matches the pinned source")
+        path.write_text(text.replace(old, new))
+
+
 class EngineError(Exception):
     """A failure with a message that tells the user what to do; printed without a traceback."""
 
@@ -176,6 +217,7 @@ def install_model(downloads: Path, model_path: Path) -> None:
 def wanted_build(portable: bool) -> dict:
     return {
         "sdist_sha256": LLAMA_SDIST["sha256"],
+        "patches": hashlib.sha256(json.dumps(SERVER_PATCHES).encode()).hexdigest()[:16],
         "flags": CMAKE_FLAGS + [f"-DGGML_NATIVE={'OFF' if portable else 'ON'}"],
         # A native build uses this CPU's instructions; a portable one runs on any x86-64 of the last decade.
         "cpu": None if portable else cpu_fingerprint(),
@@ -226,6 +268,7 @@ def install_server(p: dict[str, Path], portable: bool) -> None:
             for member in members:
                 member.name = member.name[len(prefix):]
             archive.extractall(src, members=[m for m in members if m.name], filter="data")
+        patch_server_sources(src)
         log = p["home"] / "build.log"
         log.write_text("")
         build = work / "build"

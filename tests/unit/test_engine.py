@@ -142,3 +142,22 @@ def test_stop_never_kills_a_process_it_did_not_start(engine):
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_message_start_fix_applies_once_and_refuses_a_changed_source(engine, tmp_path):
+    src = tmp_path / "src"
+    for relative, old, _ in engine.SERVER_PATCHES:
+        path = src / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((path.read_text() if path.exists() else "") + "// before\n" + old + "// after\n")
+    engine.patch_server_sources(src)
+    patched = (src / "tools/server/server-task.cpp").read_text()
+    assert "bool first = !anthropic_message_started;" in patched and "n_decoded == 1" not in patched
+    with pytest.raises(engine.EngineError, match="no longer matches the pinned source"):
+        engine.patch_server_sources(src)  # already patched: the old text is gone
+
+
+def test_the_build_stamp_changes_with_the_patches(engine, monkeypatch):
+    before = engine.wanted_build(portable=False)
+    monkeypatch.setattr(engine, "SERVER_PATCHES", engine.SERVER_PATCHES[:-1])
+    assert engine.wanted_build(portable=False) != before, "a changed fix must trigger a rebuild"

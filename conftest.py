@@ -7,30 +7,18 @@ at it through the environment before any kernel starts, and stops it at the end.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent
 TEST_PORT = int(os.environ.get("ENGINE_TEST_PORT", "18435"))
 LIVE_FIXTURES = {"live_settings", "live_client", "live_model"}
-
-
-def _engine_module():
-    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_started_key = pytest.StashKey[object]()  # the engine module, when this session started the engine
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "live: needs a real model server (the embedded engine or OLLAMA_BASE_URL)")
     config.stash[_started_key] = None
-
-
-_started_key = pytest.StashKey[object]()
 
 
 def _needs_server(item: pytest.Item) -> bool:
@@ -47,7 +35,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Runs after collection and before any notebook kernel starts, so kernels inherit the environment."""
     if os.environ.get("OLLAMA_BASE_URL") or not any(_needs_server(item) for item in session.items):
         return
-    engine = _engine_module()
+    from tests.replay import load_engine
+
+    engine = load_engine()
     try:
         seconds = engine.start(TEST_PORT)
     except engine.EngineError as error:

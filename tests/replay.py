@@ -3,6 +3,11 @@ reads ``tests/recordings/stream_poem.json``. See widgets/replay.py for the file 
 
 from __future__ import annotations
 
+import argparse
+import datetime
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +15,7 @@ from widgets import replay as _replay
 from widgets.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
 
 RECORDINGS = Path(__file__).parent / "recordings"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_recording(name: str) -> dict[str, Any]:
@@ -26,3 +32,35 @@ def replay_client(exchanges: list[dict[str, Any]] | str, **options: Any):
     if isinstance(exchanges, str):
         exchanges = load_recording(exchanges)["exchanges"]
     return _replay.replay_client(exchanges, **options)
+
+
+def load_engine():
+    """``scripts/engine.py`` as a module (it is a script, not part of the installed kit)."""
+    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def engine_for_recording(script: str, description: str) -> Iterator[tuple[Any, str, str]]:
+    """For the scripts that re-record ``tests/recordings``: parse ``--port``, start the embedded engine there unless
+    one of ours already runs, and yield ``(engine, base_url, source)``, where ``source`` says what recorded what and
+    when. Stops the engine afterwards if it started it."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=None, help="engine port (default: the engine's default)")
+    engine = load_engine()
+    port = parser.parse_args().port or engine.DEFAULT_PORT
+    already = engine.our_pid(engine.paths(), port) is not None and engine.healthy(port)
+    if not already:
+        engine.start(port)
+    base_url = engine.base_url(port)
+    source = (f"recorded from the embedded engine (llama.cpp llama-server from {engine.LLAMA_SDIST['requirement']}, "
+              f"model {engine.MODEL_ALIAS} = {engine.MODEL_FILE}, --seed 42) at {base_url} on "
+              f"{datetime.date.today().isoformat()} by {script}")
+    try:
+        yield engine, base_url, source
+    finally:
+        if not already:
+            engine.stop(port)
+

@@ -9,28 +9,19 @@ Starts the embedded engine on ``--port`` unless one of ours already runs there, 
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import importlib.util
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.replay import recording_client, save_recording  # noqa: E402
+from tests.replay import engine_for_recording, recording_client, save_recording  # noqa: E402
 from widgets.chat import Conversation  # noqa: E402
 
 SYSTEM = "You are a friendly assistant. Answer in one or two sentences."
 TURNS = ("Hi! My name is Ming.", "What is my name?")
 MAX_TOKENS = 64
 
-
-def _engine():
-    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def record_two_turns(base_url: str, model: str, *, stream: bool) -> list[dict]:
@@ -61,19 +52,7 @@ def record_no_message_start(base_url: str, model: str) -> list[dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=None, help="engine port (default: the engine's default)")
-    args = parser.parse_args()
-    engine = _engine()
-    port = args.port or engine.DEFAULT_PORT
-    already = engine.our_pid(engine.paths(), port) is not None and engine.healthy(port)
-    if not already:
-        engine.start(port)
-    base_url = engine.base_url(port)
-    describe = (f"recorded from the embedded engine (llama.cpp llama-server from {engine.LLAMA_SDIST['requirement']}, "
-                f"model {engine.MODEL_ALIAS} = {engine.MODEL_FILE}, --seed 42) at {base_url} on "
-                f"{datetime.date.today().isoformat()} by tests/recordings/record_chat.py")
-    try:
+    with engine_for_recording("tests/recordings/record_chat.py", __doc__.splitlines()[0]) as (engine, base_url, describe):
         for name, stream in (("chat_stream_two_turns", True), ("chat_create_two_turns", False)):
             how = "messages.stream" if stream else "messages.create"
             what = (f"two-turn chat with system prompt {SYSTEM!r}, {how}, max_tokens={MAX_TOKENS}, turns "
@@ -87,9 +66,6 @@ def main() -> int:
         path = save_recording("chat_stream_no_message_start", f"{what}; {describe}",
                               record_no_message_start(base_url, engine.MODEL_ALIAS))
         print(f"wrote {path.relative_to(ROOT)}")
-    finally:
-        if not already:
-            engine.stop(port)
     return 0
 
 

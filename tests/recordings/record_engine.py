@@ -11,10 +11,7 @@ prompt-cache state (``cache_read_input_tokens``).
 
 from __future__ import annotations
 
-import argparse
 import base64
-import datetime
-import importlib.util
 import io
 import sys
 from pathlib import Path
@@ -22,14 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.replay import recording_client, save_recording  # noqa: E402
-
-
-def _engine():
-    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.replay import engine_for_recording, recording_client, save_recording  # noqa: E402
 
 
 def _tiny_png() -> str:
@@ -90,24 +80,9 @@ def record_all(base_url: str, model: str, describe: str) -> list[Path]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=None, help="engine port (default: the engine's default)")
-    args = parser.parse_args()
-    engine = _engine()
-    port = args.port or engine.DEFAULT_PORT
-    already = engine.our_pid(engine.paths(), port) is not None and engine.healthy(port)
-    if not already:
-        engine.start(port)
-    base_url = engine.base_url(port)
-    describe = (f"recorded from the embedded engine (llama.cpp llama-server from {engine.LLAMA_SDIST['requirement']}, "
-                f"model {engine.MODEL_ALIAS} = {engine.MODEL_FILE}, --seed 42) at {base_url} on "
-                f"{datetime.date.today().isoformat()} by tests/recordings/record_engine.py")
-    try:
+    with engine_for_recording("tests/recordings/record_engine.py", __doc__.splitlines()[0]) as (engine, base_url, describe):
         for path in record_all(base_url, engine.MODEL_ALIAS, describe):
             print(f"wrote {path.relative_to(ROOT)}")
-    finally:
-        if not already:
-            engine.stop(port)
     return 0
 
 

@@ -54,7 +54,7 @@ def view_consume(exchanges, **options) -> tuple[float, float, StreamView]:
 
 def overhead(rounds: int) -> None:
     exchanges, source = lengthened_exchanges("stream_poem", EVENTS)
-    bare_loop(exchanges), view_consume(exchanges)  # warm up: imports, pydantic model building, markdown-it
+    bare_loop(exchanges), view_consume(exchanges)  # warm up: imports, pydantic model building, cmark + nh3
     variants = {"view.consume (markdown=True, default)": {}, "view.consume (markdown=False)": {"markdown": False}}
     bare: list[tuple[float, float]] = []
     runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in variants}

@@ -3,9 +3,12 @@
 ``ipywidgets.HTML`` does not sanitize (JupyterLab sets ``innerHTML``): an ``<img src=x onerror=...>`` in a model's
 reply would run in the learner's browser. So every string from the model goes through here:
 
-- text: Markdown rendered by markdown-it-py's CommonMark preset with raw HTML **off** (tags come out escaped),
-  images off (a remote image is a tracking pixel / data leak), and links kept only for ``http:``, ``https:`` and
-  ``mailto:`` (anything else stays visible as plain text); or, with ``markdown=False``, escaped ``<pre>`` text;
+- text: GitHub-flavoured Markdown (tables, strikethrough, bare URLs; a single newline is a line break, as in chat
+  apps) rendered by cmark-gfm, GitHub's C parser, in its safe mode. Raw HTML in the reply is shown as text, not
+  dropped; images become links (a remote image is a tracking pixel / data leak). The result then goes through the
+  nh3 (Ammonia) sanitizer with a short allowlist: Markdown's own tags, and ``href`` only for ``http:``,
+  ``https:`` and ``mailto:`` (any other link keeps its text and loses the link). PyPI renders READMEs with the
+  same pair. With ``markdown=False``: escaped ``<pre>`` text;
 - thinking: escaped text in a ``<details>`` block;
 - tool calls: escaped name and id, input as escaped, indented JSON (parsed data only, never evaluated).
 
@@ -18,11 +21,25 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
 SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:")
 _PRE_STYLE = "white-space: pre-wrap; margin: 0; font-family: var(--jp-code-font-family, monospace)"
+
+# What the sanitizer lets through: the tags cmark-gfm produces for Markdown, nothing that runs or loads.
+MARKDOWN_TAGS = frozenset({"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre",
+                           "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td"})
+_MARKDOWN_ATTRIBUTES = {"a": {"href"}, "code": {"class"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+_GFM_EXTENSIONS = ("table", "strikethrough", "autolink")
+
+# Stand-ins (Unicode private-use characters) for characters that must not reach cmark as syntax. cmark would drop
+# raw HTML ("<!-- raw HTML omitted -->") where a learner should see the model's "<div>" as text; escaping "<" up
+# front would show "&lt;" literally inside code spans. A stand-in passes through code and text alike and becomes
+# "&lt;" after rendering. "![" gets one too, so that an image is parsed as "!" plus a link.
+_LT_STAND_IN, _IMAGE_STAND_IN = "\ue000", "\ue001"
+_RAW_LT = re.compile(r"<(?!(?:https?://|mailto:)[^\s<>]*>)")  # every "<" except those opening a safe autolink
 
 
 def is_safe_link(url: str) -> bool:
@@ -35,44 +52,54 @@ def is_safe_link(url: str) -> bool:
     return url.strip().lower().startswith(SAFE_LINK_PREFIXES)
 
 
-def _link_open(renderer, tokens, index, options, env) -> str:
-    token = tokens[index]
-    kept = is_safe_link(token.attrGet("href") or "")
-    env.setdefault("_links_kept", []).append(kept)
-    if not kept:
-        return ""  # the link's text still renders, as plain text
-    token.attrSet("target", "_blank")
-    token.attrSet("rel", "noopener noreferrer nofollow")
-    return renderer.renderToken(tokens, index, options, env)
-
-
-def _link_close(renderer, tokens, index, options, env) -> str:
-    kept_stack = env.get("_links_kept") or [False]
-    return renderer.renderToken(tokens, index, options, env) if kept_stack.pop() else ""
+def _keep_safe_values(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "href":
+        return value if is_safe_link(value) else None
+    if attribute == "class":  # cmark's "language-<info string>" on code blocks; nothing else may style the page
+        return value if value.startswith("language-") and " " not in value else None
+    return value
 
 
 @lru_cache(maxsize=1)
-def _markdown():
-    from markdown_it import MarkdownIt  # imported on first use: keeps `import widgets` cheap
+def _sanitizer():
+    import nh3  # imported on first use: keeps `import widgets` cheap
 
-    md = MarkdownIt("commonmark", {"html": False})
-    md.disable("image")
-    md.validateLink = is_safe_link  # stricter than the default, which allows relative and other schemes
-    md.add_render_rule("link_open", _link_open)
-    md.add_render_rule("link_close", _link_close)
-    return md
+    return nh3.Cleaner(tags=set(MARKDOWN_TAGS), attributes=_MARKDOWN_ATTRIBUTES,
+                       url_schemes={"http", "https", "mailto"}, attribute_filter=_keep_safe_values,
+                       link_rel="noopener noreferrer nofollow", strip_comments=True)
+
+
+def sanitize_html(fragment: str) -> str:
+    """Keep only Markdown's tags, and links only to http(s)/mailto; everything else is removed (text stays).
+
+    Example:
+        >>> sanitize_html('<p onclick="x()">hi <img src=x onerror=alert(1)><a href="javascript:x">j</a></p>')
+        '<p>hi <a target="_blank" rel="noopener noreferrer nofollow">j</a></p>'
+    """
+    # Links open in a new tab, not in place of JupyterLab. Added here rather than by nh3, whose attribute order
+    # varies between processes: the same reply must give the same HTML (an unchanged value sends no update).
+    return _sanitizer().clean(fragment).replace("<a ", '<a target="_blank" ')
 
 
 def markdown_to_html(text: str) -> str:
-    """Markdown to HTML with raw HTML escaped, no images, and only http(s)/mailto links (others stay literal).
+    """GitHub-flavoured Markdown to sanitized HTML: raw HTML shown as text, images as links, only http(s)/mailto
+    links clickable (see the module docstring).
 
     Example:
-        >>> markdown_to_html("[x](javascript:alert(1))")
-        '<p>[x](javascript:alert(1))</p>\\n'
+        >>> markdown_to_html("**<b>** [x](javascript:alert(1))")
+        '<p><strong>&lt;b&gt;</strong> <a target="_blank" rel="noopener noreferrer nofollow">x</a></p>\\n'
         >>> markdown_to_html("<https://example.org>").count('rel="noopener noreferrer nofollow"')
         1
     """
-    return _markdown().render(text, {})
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    prepared = _RAW_LT.sub(_LT_STAND_IN, text.replace(_LT_STAND_IN, "\ufffd").replace(_IMAGE_STAND_IN, "\ufffd"))
+    prepared = prepared.replace("![", "!" + _IMAGE_STAND_IN + "[")
+    rendered = cmarkgfm.markdown_to_html_with_extensions(  # safe mode: cmark itself drops raw HTML and script: URLs
+        prepared, options=Options.CMARK_OPT_HARDBREAKS, extensions=_GFM_EXTENSIONS)
+    rendered = rendered.replace(_LT_STAND_IN, "&lt;").replace(_IMAGE_STAND_IN, "")
+    return sanitize_html(rendered)
 
 
 def render_text(text: str, *, markdown: bool = True) -> str:

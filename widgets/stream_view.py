@@ -128,14 +128,14 @@ class StreamView(widgets.VBox):
         try:
             with ExitStack() as stack:
                 entered = stack.enter_context(stream) if _needs_entering(stream) else stream
-                feed, dirty, ready = self._accumulator.feed, self._dirty, self._throttle.ready
-                for event in entered:  # the hot loop: kept lean, it runs once per token
+                feed, dirty, clock, throttle = self._accumulator.feed, self._dirty, self.clock, self._throttle
+                for event in entered:  # the hot loop: kept lean (no extra calls), it runs once per token
                     if event.type in DERIVED_EVENT_TYPES:
                         continue
                     changed = feed(event)
                     if changed in _SHOWN_SECTIONS:
                         dirty.add(changed)
-                        if ready():
+                        if clock() >= throttle.next_at:  # throttle.ready(), inlined
                             self._flush()
                 self._check_started()
                 try:
@@ -165,14 +165,14 @@ class StreamView(widgets.VBox):
         try:
             async with AsyncExitStack() as stack:
                 entered = await stack.enter_async_context(stream) if _needs_async_entering(stream) else stream
-                feed, dirty, ready = self._accumulator.feed, self._dirty, self._throttle.ready
+                feed, dirty, clock, throttle = self._accumulator.feed, self._dirty, self.clock, self._throttle
                 async for event in entered:
                     if event.type in DERIVED_EVENT_TYPES:
                         continue
                     changed = feed(event)
                     if changed in _SHOWN_SECTIONS:
                         dirty.add(changed)
-                        if ready():
+                        if clock() >= throttle.next_at:  # throttle.ready(), inlined
                             self._flush()
                 self._check_started()
                 try:

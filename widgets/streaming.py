@@ -329,17 +329,17 @@ class Throttle:
         self.interval = interval
         self.busy_fraction = busy_fraction
         self._clock = clock
-        self._next_at = float("-inf")
+        self.next_at = float("-inf")  # ready() is ``clock() >= next_at``; a per-token loop may compare directly
 
     def ready(self) -> bool:
-        return self._clock() >= self._next_at
+        return self._clock() >= self.next_at
 
     def spent(self, updates: int = 1, cost_s: float = 0.0) -> None:
         pause = updates * self.interval
         if cost_s > 0 and self.busy_fraction > 0:
             pause = max(pause, cost_s / self.busy_fraction)
         if pause > 0:
-            self._next_at = self._clock() + pause
+            self.next_at = self._clock() + pause
 
 
 def _one_line(text: str) -> str:

@@ -23,6 +23,7 @@ from widgets.render import (
     render_thinking,
     render_tool_use,
     render_tool_uses,
+    sanitize_html,
 )
 from widgets.streaming import StreamAccumulator, StreamResult
 
@@ -48,8 +49,9 @@ PAYLOADS = [
 ]
 LIVE_TAGS = {"script", "img", "iframe", "object", "embed", "svg", "math", "style", "link", "meta", "base", "form",
              "input", "video", "audio", "source", "frame", "frameset", "applet"}
-ALLOWED_TAGS = {"div", "span", "p", "pre", "code", "b", "strong", "em", "a", "ul", "ol", "li", "h1", "h2", "h3",
-                "h4", "h5", "h6", "blockquote", "hr", "br", "details", "summary"}
+ALLOWED_TAGS = {"div", "span", "p", "pre", "code", "b", "strong", "em", "del", "a", "ul", "ol", "li", "h1", "h2", "h3",
+                "h4", "h5", "h6", "blockquote", "hr", "br", "details", "summary", "table", "thead", "tbody", "tr",
+                "th", "td"}
 
 
 class Inspector(HTMLParser):
@@ -78,7 +80,8 @@ def assert_inert(fragment: str) -> str:
         assert tag in ALLOWED_TAGS, (tag, fragment)
         for name, value in attrs.items():
             assert not name.startswith("on"), (name, fragment)
-            assert name in {"href", "title", "class", "style", "target", "rel", "open"}, (name, fragment)
+            assert name in {"href", "title", "class", "style", "target", "rel", "open", "align", "start"}, (name,
+                                                                                                          fragment)
             if name == "href":
                 assert is_safe_link(value or ""), (value, fragment)
             assert "javascript:" not in (value or "").lower(), (name, value, fragment)
@@ -130,15 +133,28 @@ def test_hostile_transcript_through_the_sdk_renders_inert():
     assert "https://example.org/ok" in render_text(result.text)  # the one safe link stays a link
 
 
-def test_markdown_its_default_link_validator_refuses_script_schemes():
-    """The library's own guard (which our stricter is_safe_link replaces) refuses these schemes."""
-    from markdown_it import MarkdownIt
+def test_cmark_safe_mode_alone_already_drops_raw_html_and_script_links():
+    """The first of two layers: without our stand-ins and without nh3, cmark-gfm's safe mode (the default) omits
+    raw HTML and blanks script-scheme links. (It keeps relative links and images: the sanitizer removes those.)"""
+    import cmarkgfm
 
-    md = MarkdownIt("commonmark", {"html": False})
-    for url in ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "vbscript:x", "file:///etc/passwd",
-                "data:text/html;base64,AAAA"]:
-        assert not md.validateLink(md.normalizeLink(url)), url
-    assert md.validateLink("https://example.org")
+    for payload in ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+                    "[x](JAVASCRIPT:alert(1))", "[v](vbscript:x)", "[f](file:///etc/passwd)",
+                    "[d](data:text/html;base64,AAAA)"]:
+        rendered = cmarkgfm.markdown_to_html(payload)
+        dropped_html = rendered.strip() in ("<!-- raw HTML omitted -->", "<p><!-- raw HTML omitted --></p>")
+        blanked_link = '<a href="">' in rendered
+        assert dropped_html or blanked_link, (payload, rendered)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS + [
+    '<a href="/lab/tree/x">relative</a>', '<a href="//evil.example/x">protocol-relative</a>',
+    '<code class="jp-mod-hidden">x</code>', "<p style=\"position:fixed\">x</p>", "<!-- comment -->"])
+def test_the_sanitizer_alone_makes_raw_hostile_html_inert(payload):
+    """The second layer, fed raw HTML directly (as if the Markdown layer had let everything through)."""
+    cleaned = sanitize_html(f"<p>before {payload} after</p>")
+    assert_inert(cleaned)
+    assert "<!--" not in cleaned and "jp-mod-hidden" not in cleaned and "style=" not in cleaned
 
 
 @pytest.mark.parametrize(("url", "safe"), [
@@ -154,16 +170,45 @@ def test_markdown_still_renders_useful_markdown():
     html = markdown_to_html("# T\n\n**bold** and `x < y`\n\n- one\n- two\n\n```py\nprint('<b>')\n```\n\n"
                             "<https://example.org> [doc](https://example.org/doc)")
     assert "<h1>T</h1>" in html and "<strong>bold</strong>" in html and "<code>x &lt; y</code>" in html
-    assert "<li>one</li>" in html and "print('&lt;b&gt;')" in html
-    assert html.count('target="_blank"') == 2 and 'rel="noopener noreferrer nofollow"' in html
+    assert "<li>one</li>" in html and "print('&lt;b&gt;')" in html and '<code class="language-py">' in html
+    assert html.count('target="_blank"') == 2 and html.count('rel="noopener noreferrer nofollow"') == 2
+    assert 'href="https://example.org/doc"' in html
     assert_inert(html)
 
 
-def test_markdown_images_and_unsafe_links_stay_literal():
-    html = markdown_to_html("![pixel](http://example.invalid/p.png) [r](/files/x) [j](javascript:alert(1))")
-    assert "<img" not in html
-    assert "[r](/files/x)" in html and "[j](javascript:alert(1))" in html
+def test_github_flavoured_tables_strikethrough_bare_urls_and_line_breaks():
+    """What models write: GFM tables, ~~strikethrough~~, bare URLs, and poems whose lines end in one newline."""
+    html = markdown_to_html("| a | b |\n|:--|--:|\n| 1 | 2 |\n\n~~old~~ see www.example.org\n\n床前明月光\n疑是地上霜")
+    assert '<th align="left">a</th>' in html and '<td align="right">2</td>' in html
+    assert "<del>old</del>" in html and 'href="http://www.example.org"' in html
+    assert "床前明月光<br>\n疑是地上霜" in html
     assert_inert(html)
+
+
+def test_markdown_images_become_links_and_unsafe_links_keep_only_their_text():
+    html = markdown_to_html("![pixel](http://example.invalid/p.png) [r](/files/x) [j](javascript:alert(1)) "
+                            "[p](//evil.example/x)")
+    assert "<img" not in html  # a remote image would load by itself (a tracking pixel)
+    assert '!<a target="_blank" href="http://example.invalid/p.png"' in html  # ...a link loads only on a click
+    visible = assert_inert(html)
+    assert "r j p" in visible.replace("!pixel ", "")
+    assert "/files/x" not in html and "javascript" not in html and "evil.example" not in html
+
+
+def test_raw_html_and_angle_brackets_show_as_text_everywhere():
+    """The "<" stand-in: raw HTML is shown, not dropped, and code keeps its "<" (not a literal "&lt;")."""
+    html = markdown_to_html("Use <div> here, `<span>` there, a<b, and\n\n```html\n<p>hi</p>\n```")
+    visible = assert_inert(html)
+    assert "Use <div> here" in visible and "<span>" in visible and "a<b" in visible and "<p>hi</p>" in visible
+    assert "&amp;lt;" not in html
+
+
+def test_the_stand_in_characters_in_a_reply_cannot_smuggle_markup():
+    """A reply that itself contains the private-use stand-ins gets them replaced, never turned into "<"."""
+    sneaky = "\ue000script>alert(1)\ue000/script> !\ue001[x](https://example.org) \ue001"
+    html = markdown_to_html(sneaky)
+    assert_inert(html)
+    assert "\ue000" not in html and "\ue001" not in html and "<script" not in html
 
 
 def test_plain_mode_is_escaped_preformatted_text():

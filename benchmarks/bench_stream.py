@@ -1,11 +1,12 @@
 """Benchmarks for StreamView; prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/bench_stream.py [--rounds 15]
+    .venv/bin/python benchmarks/bench_stream.py [--rounds 31]
 
 1. Overhead: ``view.consume(stream)`` vs a bare ``for t in stream.text_stream: pass`` over the same replayed
    2,000-event stream, through the real SDK (goal ≤ 1.05×). The stream is derived from the real engine recording
    ``stream_poem`` by repeating its text_delta events to 2,000 SSE events (tests/stream_samples.py). Rounds
-   alternate bare / view; the ratio of the medians is the figure.
+   alternate bare / view; the figure is the median of the per-round ratios (each view run over the bare run just
+   before it, on this thread's CPU time), with the middle half of the rounds as the spread.
 2. Frontend updates per second while the same stream arrives at 1,000 events (tokens) per second from a paced
    transport (goal ≤ 20): widget values sent to the browser divided by the wall time of the stream, and the most
    sent in any 1-second window. For contrast, the same view with the throttle off (``update_interval=0,
@@ -72,17 +73,21 @@ def overhead(rounds: int) -> None:
     def median(values):
         return statistics.median(values)
 
+    def middle_half(values):
+        quartiles = statistics.quantiles(values, n=4)
+        return quartiles[0], quartiles[2]
+
     bare_wall, bare_cpu = median(b[0] for b in bare), median(b[1] for b in bare)
-    print(f"1. overhead on a {EVENTS}-event stream ({source}); {rounds} alternating rounds, medians")
-    print(f"   {'bare text_stream loop':40s}: CPU {bare_cpu * 1000:6.1f} ms, wall {bare_wall * 1000:6.1f} ms")
+    print(f"1. overhead on a {EVENTS}-event stream ({source}); {rounds} alternating rounds")
+    print(f"   {'bare text_stream loop':40s}: CPU {bare_cpu * 1000:6.1f} ms (median), wall {bare_wall * 1000:6.1f} ms")
     for name, values in runs.items():
-        cpu_ratio = median(v[1] for v in values) / bare_cpu
-        wall_ratio = median(v[0] for v in values) / bare_wall
-        print(f"   {name:40s}: CPU {median(v[1] for v in values) * 1000:6.1f} ms = {cpu_ratio:.3f}x, "
-              f"wall {median(v[0] for v in values) * 1000:6.1f} ms = {wall_ratio:.3f}x, "
+        ratios = [v[1] / b[1] for v, b in zip(values, bare, strict=True)]
+        low, high = middle_half(ratios)
+        print(f"   {name:40s}: CPU {median(v[1] for v in values) * 1000:6.1f} ms, "
+              f"ratio {median(ratios):.3f}x (middle half {low:.3f}-{high:.3f}), "
               f"{median(v[2] for v in values):.0f} frontend updates   goal <= 1.05x")
-    print(f"   of which one Markdown render of the final {len(text):,}-character reply: {markdown_ms:.1f} ms CPU")
-    print("   (CPU = this thread's CPU time: the fair figure on a shared machine; wall includes waiting for a core)")
+    print(f"   of which one Markdown render of the final {len(text):,}-character reply: {markdown_ms:.2f} ms CPU")
+    print("   (CPU = this thread's CPU time: the fair figure on a shared machine)")
 
 
 def paced(exchanges, interval: float | None) -> tuple[float, int, int]:
@@ -113,7 +118,7 @@ def updates_per_second() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="StreamView benchmarks")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=31)
     args = parser.parse_args()
     overhead(args.rounds)
     updates_per_second()

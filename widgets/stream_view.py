@@ -101,14 +101,15 @@ class StreamView(widgets.VBox):
         self.clock = clock
         self._accumulator = StreamAccumulator(clock=clock)
         self._throttle = Throttle(update_interval, busy_fraction=busy_fraction, clock=clock)
-        self._dirty: set[str] = set()
+        self._snapshot_stream: Any = None
+        self._shown = StreamResult()
         self._thinking_open = False
         self._result: StreamResult | None = None
 
     @property
     def result(self) -> StreamResult:
         """The reply as a :class:`~widgets.streaming.StreamResult` (so far, while streaming)."""
-        return self._result if self._result is not None else self._accumulator.result()
+        return self._result if self._result is not None else self._current_result()
 
     # -- consuming -------------------------------------------------------------------------------------------
 
@@ -128,15 +129,7 @@ class StreamView(widgets.VBox):
         try:
             with ExitStack() as stack:
                 entered = stack.enter_context(stream) if _needs_entering(stream) else stream
-                feed, dirty, clock, throttle = self._accumulator.feed, self._dirty, self.clock, self._throttle
-                for event in entered:  # the hot loop: kept lean (no extra calls), it runs once per token
-                    if event.type in DERIVED_EVENT_TYPES:
-                        continue
-                    changed = feed(event)
-                    if changed in _SHOWN_SECTIONS:
-                        dirty.add(changed)
-                        if clock() >= throttle.next_at:  # throttle.ready(), inlined
-                            self._flush()
+                self._follow(entered)
                 self._check_started()
                 try:
                     message = entered.get_final_message()
@@ -165,15 +158,7 @@ class StreamView(widgets.VBox):
         try:
             async with AsyncExitStack() as stack:
                 entered = await stack.enter_async_context(stream) if _needs_async_entering(stream) else stream
-                feed, dirty, clock, throttle = self._accumulator.feed, self._dirty, self.clock, self._throttle
-                async for event in entered:
-                    if event.type in DERIVED_EVENT_TYPES:
-                        continue
-                    changed = feed(event)
-                    if changed in _SHOWN_SECTIONS:
-                        dirty.add(changed)
-                        if clock() >= throttle.next_at:  # throttle.ready(), inlined
-                            self._flush()
+                await self._afollow(entered)
                 self._check_started()
                 try:
                     message = await entered.get_final_message()
@@ -201,10 +186,73 @@ class StreamView(widgets.VBox):
 
     # -- internals ---------------------------------------------------------------------------------------------
 
+    # The SDK's MessageStream already accumulates the reply (``current_message_snapshot``) from ``message_start``
+    # on, for a bare ``text_stream`` loop too. So, once that has arrived, the per-token loop only times the first
+    # token and asks the throttle; the content to draw comes from the snapshot. A server that skips
+    # ``message_start`` (llama.cpp's did, for replies opening with an emoji) leaves the SDK with no snapshot: then
+    # this view feeds every event to its own StreamAccumulator instead.
+
+    def _follow(self, entered: Any) -> None:
+        accumulator, clock, throttle = self._accumulator, self.clock, self._throttle
+        events = iter(entered)
+        for event in events:
+            if self._opening(event, entered):
+                break
+        else:
+            return
+        if self._snapshot_stream is None:
+            for event in events:
+                if event.type not in DERIVED_EVENT_TYPES and accumulator.feed(event) in _SHOWN_SECTIONS:
+                    if clock() >= throttle.next_at:
+                        self._flush()
+            return
+        for event in events:  # the hot loop: once per token, so nothing here but timing and the throttle
+            if accumulator.first_token_at is None and event.type == "content_block_delta":
+                accumulator.first_token_at = clock()
+            if clock() >= throttle.next_at:
+                self._flush()
+        accumulator.finished_at = clock()
+
+    async def _afollow(self, entered: Any) -> None:
+        accumulator, clock, throttle = self._accumulator, self.clock, self._throttle
+        events = aiter(entered)
+        async for event in events:
+            if self._opening(event, entered):
+                break
+        else:
+            return
+        if self._snapshot_stream is None:
+            async for event in events:
+                if event.type not in DERIVED_EVENT_TYPES and accumulator.feed(event) in _SHOWN_SECTIONS:
+                    if clock() >= throttle.next_at:
+                        self._flush()
+            return
+        async for event in events:
+            if accumulator.first_token_at is None and event.type == "content_block_delta":
+                accumulator.first_token_at = clock()
+            if clock() >= throttle.next_at:
+                self._flush()
+        accumulator.finished_at = clock()
+
+    def _opening(self, event: Any, entered: Any) -> bool:
+        """Take an event before the reply's first real one; True once it is clear who keeps the reply."""
+        self._accumulator.feed(event)
+        if event.type == "message_start":
+            if getattr(type(entered), "current_message_snapshot", None) is not None:  # an SDK MessageStream
+                self._snapshot_stream = entered
+            return True
+        return event.type != "ping"  # anything else first: no message_start, the accumulator keeps the reply
+
+    def _current_result(self) -> StreamResult:
+        if self._snapshot_stream is not None:
+            return self._accumulator.result(self._snapshot_stream.current_message_snapshot)
+        return self._accumulator.result()
+
     def _begin(self, status: str = "streaming") -> None:
         self._accumulator = StreamAccumulator(clock=self.clock)
         self._throttle = Throttle(self.update_interval, busy_fraction=self.busy_fraction, clock=self.clock)
-        self._dirty.clear()
+        self._snapshot_stream: Any = None  # the entered MessageStream once it keeps a snapshot (see _follow)
+        self._shown = StreamResult()  # what the browser shows now: a flush draws only what differs
         self._thinking_open = False
         self._result = None
         with self.hold_trait_notifications():
@@ -214,11 +262,17 @@ class StreamView(widgets.VBox):
         self._render(StreamResult(), status=status, sections=None)
 
     def _flush(self) -> None:
-        sections = set(self._dirty)
-        self._dirty.clear()
+        result = self._current_result()
+        shown = self._shown
+        sections = set()
+        if result.text != shown.text:
+            sections.add("text")
+        if result.thinking != shown.thinking:
+            sections.add("thinking")
+        if result.tool_uses != shown.tool_uses:
+            sections.add("tools")
         if self._thinking_open and sections - {"thinking"}:
             sections.add("thinking")  # the answer started: collapse the thinking
-        result = self._accumulator.result()
         self._sync_traits(result)
         self._render(result, status="streaming", sections=sections)
 
@@ -234,7 +288,7 @@ class StreamView(widgets.VBox):
         return message_from_result(self._accumulator.result())
 
     def _finish(self, message: Any) -> Any:
-        result = self._result = self._accumulator.result()
+        result = self._result = self._current_result()
         with self.hold_trait_notifications():
             self._sync_traits(result)
             self.status = "done"
@@ -251,14 +305,14 @@ class StreamView(widgets.VBox):
         accumulator = self._accumulator
         started = accumulator.started
         if not isinstance(error, Exception):
-            line = (f"stopped ({type(error).__name__}) after {len(accumulator.text)} characters; "
+            line = (f"stopped ({type(error).__name__}) after {len(self._current_result().text)} characters; "
                     "the partial text is kept")
         elif started:
-            line = interruption_message(error, accumulator.result())
+            line = interruption_message(error, self._current_result())
         else:
             line = describe_error(error)
         accumulator.fail(line)
-        result = self._result = accumulator.result()
+        result = self._result = self._current_result()
         with self.hold_trait_notifications():
             self._sync_traits(result)
             self.status = "error"
@@ -292,8 +346,10 @@ class StreamView(widgets.VBox):
             sent += self._set_html(self.tools_html, render_tool_uses(content.tool_uses))
         if sections is None:
             sent += self._set_html(self.footer_html, render_footer(result, status=status, error=error))
+        self._shown = content
         self.frontend_updates += sent
-        self._throttle.spent(sent, cost_s=time.perf_counter() - began)
+        # even a flush that found nothing new waits one interval, or an idle stretch would re-check every event
+        self._throttle.spent(max(sent, 1), cost_s=time.perf_counter() - began)
 
     @staticmethod
     def _set_html(widget: widgets.HTML, value: str) -> int:

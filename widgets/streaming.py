@@ -9,7 +9,9 @@ Nothing here touches ipywidgets, so tests (and your own scripts) can use it with
     result = accumulator.result()
     print(result.text, result.ttft_s, result.output_tokens_per_s)
 
-:class:`~widgets.stream_view.StreamView` is this plus rendering.
+:class:`~widgets.stream_view.StreamView` is this plus rendering. With the SDK's own ``MessageStream`` it lets the
+SDK accumulate (``accumulator.result(stream.current_message_snapshot)``: content from the snapshot, timing from
+here) and feeds every event only to streams without that snapshot, e.g. when a server skipped ``message_start``.
 """
 
 from __future__ import annotations
@@ -285,20 +287,33 @@ class StreamAccumulator:
         if self.finished_at is None:
             self.finished_at = self._clock()
 
-    def result(self) -> StreamResult:
-        """A snapshot: complete after ``message_stop``, partial before (duration then runs to now)."""
+    def result(self, snapshot: Any = None) -> StreamResult:
+        """A snapshot: complete after ``message_stop``, partial before (duration then runs to now).
+
+        With ``snapshot`` (a ``Message`` so far, e.g. the SDK's ``stream.current_message_snapshot``), content and
+        usage come from it and only timing and errors from here: a view can let the SDK do the accumulating.
+
+        Example:
+            >>> accumulator = StreamAccumulator()
+            >>> accumulator.result({"content": [{"type": "text", "text": "so far"}], "usage": None}).text
+            'so far'
+        """
+        if snapshot is None:
+            result = StreamResult(text=self.text, thinking=self.thinking, tool_uses=self.tool_uses,
+                                  stop_reason=self.stop_reason, input_tokens=self.input_tokens,
+                                  cached_input_tokens=self.cached_input_tokens, output_tokens=self.output_tokens,
+                                  model=self.model, message_id=self.message_id)
+        else:
+            result = StreamResult.from_message(snapshot)
         end = self.finished_at if self.finished_at is not None else self._clock()
-        ttft = None if self.first_token_at is None else self.first_token_at - self.started_at
-        rate = None
-        if self.first_token_at is not None and self.output_tokens:
+        result.error = self.error
+        result.duration_s = end - self.started_at
+        if self.first_token_at is not None:
+            result.ttft_s = self.first_token_at - self.started_at
             generation = end - self.first_token_at
-            rate = self.output_tokens / generation if generation > 0 else None
-        return StreamResult(text=self.text, thinking=self.thinking, tool_uses=self.tool_uses,
-                            stop_reason=self.stop_reason, input_tokens=self.input_tokens,
-                            cached_input_tokens=self.cached_input_tokens,
-                            output_tokens=self.output_tokens, ttft_s=ttft, duration_s=end - self.started_at,
-                            output_tokens_per_s=rate, error=self.error, model=self.model,
-                            message_id=self.message_id)
+            if result.output_tokens and generation > 0:
+                result.output_tokens_per_s = result.output_tokens / generation
+        return result
 
 
 class Throttle:

@@ -62,6 +62,27 @@ class ClockedStream:
         return self.stream.get_final_message()
 
 
+class ClockedSdkStream(ClockedStream):
+    """The same, but it also offers the SDK's ``current_message_snapshot``: the view then reads content from it."""
+
+    @property
+    def current_message_snapshot(self):
+        return self.stream.current_message_snapshot
+
+
+class PassThrough:
+    """A learner's own wrapper around an entered MessageStream, without the SDK's snapshot."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __iter__(self):
+        return iter(self.stream)
+
+    def get_final_message(self):
+        return self.stream.get_final_message()
+
+
 class InterruptAfter:
     """An entered stream where the learner presses stop (KeyboardInterrupt) after ``count`` deltas."""
 
@@ -347,7 +368,47 @@ def test_with_the_real_usage_tracker():
     assert row["ttft_s"] == pytest.approx(view.ttft_s)
 
 
-def test_throttle_at_most_20_updates_per_simulated_second_and_complete_at_the_end():
+@pytest.mark.parametrize("recording", ["stream_poem", "stream_max_tokens", "ollama_stream_thinking_text",
+                                       "ollama_stream_tool_use", "chat_thinking_only_stream"])
+def test_the_sdk_snapshot_path_and_the_own_accumulator_path_show_the_same(recording):
+    """With a MessageStream the view draws from the SDK's snapshot; with any other stream-like object (or a server
+    that skips message_start) from its own StreamAccumulator. Both must end identical, down to the HTML."""
+    exchanges = load_recording(recording)["exchanges"]
+    request = exchanges[-1]["request"]["json"]
+    request = {key: value for key, value in request.items() if key != "stream"} if "messages" in request else ASK
+    views = []
+    for wrap in (lambda stream: stream, PassThrough):
+        client, _ = replay_client(exchanges[-1:])
+        view = StreamView()
+        with client.messages.stream(**request) as stream:
+            message = view.consume(wrap(stream))
+        views.append(view)
+    sdk, own = views
+    assert sdk._snapshot_stream is not None and own._snapshot_stream is None  # each took the path meant here
+    for name in ("text", "thinking", "stop_reason", "input_tokens", "output_tokens", "status"):
+        assert getattr(sdk, name) == getattr(own, name), name
+    assert sdk.result.tool_uses == own.result.tool_uses
+    assert [w.value for w in sdk.children[:3]] == [w.value for w in own.children[:3]]
+    assert sdk.text == "".join(block.text for block in message.content if block.type == "text")
+
+
+@pytest.mark.parametrize("clocked", [ClockedSdkStream, ClockedStream])
+def test_partial_states_are_drawn_while_streaming(clocked):
+    """Every text the browser is sent while streaming is a prefix of the final text, and there are several."""
+    client, _ = replay_client("stream_poem")
+    clock = SimClock()
+    view = StreamView(clock=clock)
+    texts: list[str] = []
+    view.observe(lambda change: texts.append(change["new"]), names="text")
+    with client.messages.stream(**ASK) as stream:
+        view.consume(clocked(stream, clock, step=0.02))
+    assert len(texts) >= 3 and texts[-1] == view.text
+    assert all(view.text.startswith(text) for text in texts)
+    assert 0 < len(texts[1]) < len(view.text)
+
+
+@pytest.mark.parametrize("clocked", [ClockedSdkStream, ClockedStream])
+def test_throttle_at_most_20_updates_per_simulated_second_and_complete_at_the_end(clocked):
     exchanges, _ = lengthened_exchanges("stream_poem", 2000)
     client, _ = replay_client(exchanges)
     clock = SimClock()
@@ -357,7 +418,7 @@ def test_throttle_at_most_20_updates_per_simulated_second_and_complete_at_the_en
         child.observe(lambda change: pushes.append(clock.now), names="value")
         child.layout.observe(lambda change: pushes.append(clock.now), names="display")
     with client.messages.stream(**ASK) as stream:
-        message = view.consume(ClockedStream(stream, clock, step=0.001))  # 1,000 tokens per simulated second
+        message = view.consume(clocked(stream, clock, step=0.001))  # 1,000 tokens per simulated second
     assert clock.now == pytest.approx(1.995, abs=0.01)
     assert len(pushes) == view.frontend_updates
     for start in [t / 10 for t in range(0, 20)]:
@@ -369,14 +430,15 @@ def test_throttle_at_most_20_updates_per_simulated_second_and_complete_at_the_en
     assert view.output_tokens == 1995 and view.status == "done"
 
 
-def test_thinking_is_open_while_it_streams_and_collapses_when_the_answer_starts():
+@pytest.mark.parametrize("clocked", [ClockedSdkStream, ClockedStream])
+def test_thinking_is_open_while_it_streams_and_collapses_when_the_answer_starts(clocked):
     client, _ = replay_client("ollama_stream_thinking_text")
     clock = SimClock()
     view = StreamView(clock=clock)
     shown: list[str] = []
     view.thinking_html.observe(lambda change: shown.append(change["new"]), names="value")
     with client.messages.stream(**ASK) as stream:
-        view.consume(ClockedStream(stream, clock, step=0.02))  # 50 tokens per simulated second
+        view.consume(clocked(stream, clock, step=0.02))  # 50 tokens per simulated second
     assert any(value.startswith('<details class="sv-thinking" open>') for value in shown)
     assert shown[-1].startswith('<details class="sv-thinking">') and view.thinking in shown[-1]
     assert view.frontend_updates <= 20 * clock.now + 6

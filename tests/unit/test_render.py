@@ -46,6 +46,8 @@ PAYLOADS = [
     "[x](http://a.b \"t\\\" onmouseover=alert(1)\")",
     "<style>body{display:none}</style>",
     "&lt;script&gt;alert(1)&lt;/script&gt;",
+    '<https://example.org/"onmouseover="alert(1)">',  # passes the autolink exception of the "<" stand-in
+    "| a |\n|---|\n| <img src=x onerror=alert(1)> |",
 ]
 LIVE_TAGS = {"script", "img", "iframe", "object", "embed", "svg", "math", "style", "link", "meta", "base", "form",
              "input", "video", "audio", "source", "frame", "frameset", "applet"}

@@ -101,8 +101,8 @@ class StreamView(widgets.VBox):
         self.clock = clock
         self._accumulator = StreamAccumulator(clock=clock)
         self._throttle = Throttle(update_interval, busy_fraction=busy_fraction, clock=clock)
-        self._snapshot_stream: Any = None
-        self._shown = StreamResult()
+        self._snapshot_stream: Any = None  # the entered MessageStream once it keeps a snapshot (see _follow)
+        self._shown = StreamResult()  # what the browser shows now: a flush draws only what differs
         self._thinking_open = False
         self._result: StreamResult | None = None
 
@@ -202,9 +202,9 @@ class StreamView(widgets.VBox):
             return
         if self._snapshot_stream is None:
             for event in events:
-                if event.type not in DERIVED_EVENT_TYPES and accumulator.feed(event) in _SHOWN_SECTIONS:
-                    if clock() >= throttle.next_at:
-                        self._flush()
+                if (event.type not in DERIVED_EVENT_TYPES and accumulator.feed(event) in _SHOWN_SECTIONS
+                        and clock() >= throttle.next_at):
+                    self._flush()
             return
         for event in events:  # the hot loop: once per token, so nothing here but timing and the throttle
             if accumulator.first_token_at is None and event.type == "content_block_delta":
@@ -223,9 +223,9 @@ class StreamView(widgets.VBox):
             return
         if self._snapshot_stream is None:
             async for event in events:
-                if event.type not in DERIVED_EVENT_TYPES and accumulator.feed(event) in _SHOWN_SECTIONS:
-                    if clock() >= throttle.next_at:
-                        self._flush()
+                if (event.type not in DERIVED_EVENT_TYPES and accumulator.feed(event) in _SHOWN_SECTIONS
+                        and clock() >= throttle.next_at):
+                    self._flush()
             return
         async for event in events:
             if accumulator.first_token_at is None and event.type == "content_block_delta":
@@ -251,8 +251,8 @@ class StreamView(widgets.VBox):
     def _begin(self, status: str = "streaming") -> None:
         self._accumulator = StreamAccumulator(clock=self.clock)
         self._throttle = Throttle(self.update_interval, busy_fraction=self.busy_fraction, clock=self.clock)
-        self._snapshot_stream: Any = None  # the entered MessageStream once it keeps a snapshot (see _follow)
-        self._shown = StreamResult()  # what the browser shows now: a flush draws only what differs
+        self._snapshot_stream = None
+        self._shown = StreamResult()
         self._thinking_open = False
         self._result = None
         with self.hold_trait_notifications():

@@ -56,7 +56,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def live_settings():
     """The configured server's settings (the embedded engine unless OLLAMA_BASE_URL is set)."""
-    from widgets.config import settings
+    from ollama_anthropic_widgets.config import settings
 
     return settings()
 

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/bench_images.py
 
 1. A 4000×3000 photo-like JPEG (generated here) turned into an image block — goal ≤ 300 ms (median).
-2. ``import widgets`` over ``import ipywidgets`` — goal ≤ 150 ms: in fresh interpreters, the time of
-   ``import widgets`` right after ``import ipywidgets`` (median). Also shown: the first use of ``ImageUpload``
-   and ``UsageTracker`` (their modules load then: Pillow, traitlets), for information.
+2. ``import ollama_anthropic_widgets`` over ``import ipywidgets`` — goal ≤ 150 ms: in fresh interpreters, the time
+   of ``import ollama_anthropic_widgets`` right after ``import ipywidgets`` (median). Also shown: the first use of
+   ``ImageUpload`` and ``UsageTracker`` (their modules load then: Pillow, traitlets), for information.
 3. ``UsageTracker.chart()`` rendered to PNG for 50 calls: what one throttled redraw of the live panel costs.
 """
 
@@ -24,8 +24,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from widgets.images import image_block  # noqa: E402
-from widgets.usage import UsageTracker, figure_png  # noqa: E402
+from ollama_anthropic_widgets.images import image_block  # noqa: E402
+from ollama_anthropic_widgets.usage import UsageTracker, figure_png  # noqa: E402
 
 RUNS = 7
 IMPORT_RUNS = 5
@@ -84,11 +84,11 @@ def main() -> None:
     print(f"4000×3000 JPEG -> image block, median of {RUNS}: {median_ms(wall)} wall, {median_ms(cpu)} CPU"
           "   goal <= 300 ms")
 
-    for label, statement in (("import widgets", "import widgets"),
-                             ("from widgets import ImageUpload", "from widgets import ImageUpload"),
-                             ("from widgets import UsageTracker", "from widgets import UsageTracker")):
+    kit = "ollama_anthropic_widgets"
+    for statement in (f"import {kit}", f"from {kit} import ImageUpload", f"from {kit} import UsageTracker"):
+        label = statement
         runs = [import_times(statement) for _ in range(IMPORT_RUNS)]
-        goal = "   goal <= 150 ms" if label == "import widgets" else ""
+        goal = "   goal <= 150 ms" if statement == f"import {kit}" else ""
         print(f"{label} after import ipywidgets, median of {IMPORT_RUNS} fresh interpreters: "
               f"{median_ms([extra for _, extra in runs])}{goal}   (import ipywidgets itself: "
               f"{median_ms([base for base, _ in runs])})")

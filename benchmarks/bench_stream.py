@@ -27,10 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ollama_anthropic_widgets.render import render_text  # noqa: E402
+from ollama_anthropic_widgets.stream_view import StreamView  # noqa: E402
+
 from tests.replay import replay_client  # noqa: E402
 from tests.stream_samples import lengthened_exchanges, paced_client  # noqa: E402
-from widgets.render import render_text  # noqa: E402
-from widgets.stream_view import StreamView  # noqa: E402
 
 ASK = {"model": "smollm2-135m", "max_tokens": 2000, "messages": [{"role": "user", "content": "写一首诗"}]}
 EVENTS = 2000

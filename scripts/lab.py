@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    from widgets.config import DEFAULT_BASE_URL
-    from widgets.doctor import check_connection
+    from ollama_anthropic_widgets.config import DEFAULT_BASE_URL
+    from ollama_anthropic_widgets.doctor import check_connection
 
     engine, port = None, None
     if os.environ.get("OLLAMA_BASE_URL"):

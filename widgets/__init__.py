@@ -1,9 +1,9 @@
 """Widgets and helpers for learning Anthropic's Messages API against local models (Ollama, llama.cpp).
 
-Names are imported on first use, so ``import widgets`` stays cheap (matplotlib loads only for charts).
+Names are imported on first use, so ``import ollama_anthropic_widgets`` stays cheap (matplotlib loads only for charts).
 
 Example:
-    >>> from widgets import StreamView, settings
+    >>> from ollama_anthropic_widgets import StreamView, settings
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
 def __getattr__(name: str):
     module_name = _EXPORTS.get(name)
     if module_name is None:
-        raise AttributeError(f"module 'widgets' has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module_name}", __name__), name)
     globals()[name] = value
     return value

@@ -10,13 +10,13 @@ Rules the history always keeps (Anthropic's format; Ollama and llama.cpp follow 
 * an assistant turn keeps only the reply's non-empty **text** blocks. ``thinking`` blocks are dropped (Anthropic
   wants them back only with their signature, Ollama and llama.cpp do not need them, and they would make every
   later prompt longer); ``tool_use`` blocks are dropped too (a ``tool_use`` must be followed by a
-  ``tool_result`` turn, which a chat does not send: use :func:`widgets.run_tool_loop` for tools);
+  ``tool_result`` turn, which a chat does not send: use :func:`~.run_tool_loop` for tools);
 * a turn that fails is rolled back: the history is exactly what it was before, and the typed text is handed
   back (the widget puts it into the text box again). A reply without any text counts as a failure
   (:class:`EmptyReply`) because an empty assistant turn would make the next request invalid.
 
 Example:
-    >>> from widgets.chat import Conversation
+    >>> from ollama_anthropic_widgets.chat import Conversation
     >>> conversation = Conversation()
     >>> _ = conversation.start_turn("Hi, I am Ming.")
     >>> conversation.request(model="llama3.2", max_tokens=100, system="Be brief.")["messages"]
@@ -315,7 +315,7 @@ class ChatWidget(ipywidgets.VBox):
 
     Example:
         >>> from anthropic import Anthropic
-        >>> from widgets import ChatWidget, settings
+        >>> from ollama_anthropic_widgets import ChatWidget, settings
         >>> config = settings()
         >>> chat = ChatWidget(Anthropic(base_url=config.base_url, api_key=config.api_key), config.model,
         ...                   system="Answer briefly.", max_tokens=200)
@@ -547,7 +547,7 @@ class ChatWidget(ipywidgets.VBox):
 
 
 def _is_async_client(client: Any) -> bool:
-    from anthropic import AsyncAnthropic  # here, not at import time: keeps `import widgets` cheap
+    from anthropic import AsyncAnthropic  # here, not at import time: keeps `import ollama_anthropic_widgets` cheap
 
     return isinstance(client, AsyncAnthropic)
 

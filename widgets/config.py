@@ -12,7 +12,7 @@ sent to any other server.
 
 Example:
     >>> from anthropic import Anthropic
-    >>> from widgets import settings
+    >>> from ollama_anthropic_widgets import settings
     >>> config = settings()
     >>> client = Anthropic(base_url=config.base_url, api_key=config.api_key)
 """

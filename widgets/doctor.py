@@ -1,7 +1,7 @@
 """A connection check that says exactly what is wrong and how to fix it.
 
 Example:
-    >>> from widgets import check_connection
+    >>> from ollama_anthropic_widgets import check_connection
     >>> print(check_connection())                     # uses OLLAMA_BASE_URL / OLLAMA_MODEL  # doctest: +SKIP
     OK: Ollama 0.15.2 answers at http://localhost:11434 and model 'llama3.2' replied.
 
@@ -119,7 +119,7 @@ def _model_matches(wanted: str, available: list[str]) -> bool:
 
 def check_connection(base_url: str | None = None, model: str | None = None, *, timeout: float = 3.0,
                      send_test_message: bool = True, http: HttpFunction = urllib_http) -> Diagnosis:
-    """Check the server at ``base_url`` (default: :func:`widgets.settings`) for ``model``; never raises.
+    """Check the server at ``base_url`` (default: :func:`~.settings`) for ``model``; never raises.
 
     ``send_test_message=False`` skips the final one-token ``POST /v1/messages``.
 

@@ -7,7 +7,7 @@ Images whose long side exceeds ``max_side`` (1568 px, the size above which Anthr
 anyway) are shrunk with the aspect ratio kept; the result must fit in ``max_bytes`` (5 MB).
 
 Example:
-    >>> from widgets import image_block, user_message
+    >>> from ollama_anthropic_widgets import image_block, user_message
     >>> block = image_block("photo.jpg")                        # doctest: +SKIP
     >>> message = user_message("What is in this picture?", ["photo.jpg"])  # doctest: +SKIP
 """

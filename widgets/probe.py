@@ -21,7 +21,7 @@ Each comparison is preceded by a warm-up request of the same shape, so servers t
 
 Example:
     >>> from anthropic import Anthropic
-    >>> from widgets import probe
+    >>> from ollama_anthropic_widgets import probe
     >>> client = Anthropic(base_url="http://localhost:11434", api_key="ollama")
     >>> report = probe(client, "qwen3", vision_model="llava")  # doctest: +SKIP
     >>> report  # in a notebook: an HTML table  # doctest: +SKIP

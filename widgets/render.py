@@ -62,7 +62,7 @@ def _keep_safe_values(tag: str, attribute: str, value: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _sanitizer():
-    import nh3  # imported on first use: keeps `import widgets` cheap
+    import nh3  # imported on first use: keeps `import ollama_anthropic_widgets` cheap
 
     return nh3.Cleaner(tags=set(MARKDOWN_TAGS), attributes=_MARKDOWN_ATTRIBUTES,
                        url_schemes={"http", "https", "mailto"}, attribute_filter=_keep_safe_values,
@@ -175,10 +175,10 @@ def render_tool_uses(tool_uses: list[dict[str, Any]]) -> str:
 def footer_text(result: Any) -> str:
     """One plain-text line: stop_reason, tokens, time to first token, output speed.
 
-    ``result`` is a :class:`~widgets.streaming.StreamResult` (or anything with the same attributes).
+    ``result`` is a :class:`~.streaming.StreamResult` (or anything with the same attributes).
 
     Example:
-        >>> from widgets.streaming import StreamResult
+        >>> from ollama_anthropic_widgets.streaming import StreamResult
         >>> footer_text(StreamResult(stop_reason="end_turn", input_tokens=12, output_tokens=200, ttft_s=0.128,
         ...                          output_tokens_per_s=95.31))
         'stop_reason: end_turn · tokens: 12 in / 200 out · TTFT 0.13 s · 95.3 tok/s'

@@ -42,7 +42,7 @@ class StreamView(widgets.VBox):
     with stop_reason, input/output tokens, time to first token and output tokens/s.
 
     Example:
-        >>> from widgets import StreamView, make_client, settings
+        >>> from ollama_anthropic_widgets import StreamView, make_client, settings
         >>> client = make_client()
         >>> view = StreamView()
         >>> display(view)                                                        # doctest: +SKIP
@@ -59,13 +59,13 @@ class StreamView(widgets.VBox):
     happened, sets ``status="error"`` and ``error``, and ``consume`` raises:
 
     - a failure *after the stream started* (dropped connection, a server error event, an interrupt of the reply)
-      raises :class:`~widgets.streaming.StreamInterrupted`: ``err.partial_text`` and ``err.result`` hold what
+      raises :class:`~.streaming.StreamInterrupted`: ``err.partial_text`` and ``err.result`` hold what
       arrived, ``err.__cause__`` the original error, and ``view.text`` / ``view.result`` keep it too;
     - a failure *before* anything arrived (server not running, unknown model 404, HTTP 500) re-raises the SDK's
       own error (``anthropic.APIConnectionError``, ``anthropic.NotFoundError``, ...): there is nothing to lose;
     - ``KeyboardInterrupt`` (the stop button) is re-raised as is, after keeping the partial text.
 
-    Model output is untrusted: every HTML value comes from :mod:`widgets.render` (escaped or safe Markdown).
+    Model output is untrusted: every HTML value comes from :mod:`.render` (escaped or safe Markdown).
     The browser gets at most ``1 / update_interval`` updates per second (≈16, below Jupyter's limits however
     fast the tokens come), a long reply is re-rendered less often so that rendering takes at most
     ``busy_fraction`` of the time, and the final state is always pushed complete. Traits follow the same
@@ -108,7 +108,7 @@ class StreamView(widgets.VBox):
 
     @property
     def result(self) -> StreamResult:
-        """The reply as a :class:`~widgets.streaming.StreamResult` (so far, while streaming)."""
+        """The reply as a :class:`~.streaming.StreamResult` (so far, while streaming)."""
         return self._result if self._result is not None else self._current_result()
 
     # -- consuming -------------------------------------------------------------------------------------------

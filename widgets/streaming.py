@@ -9,7 +9,7 @@ Nothing here touches ipywidgets, so tests (and your own scripts) can use it with
     result = accumulator.result()
     print(result.text, result.ttft_s, result.output_tokens_per_s)
 
-:class:`~widgets.stream_view.StreamView` is this plus rendering. With the SDK's own ``MessageStream`` it lets the
+:class:`~.stream_view.StreamView` is this plus rendering. With the SDK's own ``MessageStream`` it lets the
 SDK accumulate (``accumulator.result(stream.current_message_snapshot)``: content from the snapshot, timing from
 here) and feeds every event only to streams without that snapshot, e.g. when a server skipped ``message_start``.
 """

@@ -19,7 +19,7 @@ Each call becomes one row (a dict) with these columns:
 ==========================  ===============================================================================
 
 Example:
-    >>> from widgets import UsageTracker
+    >>> from ollama_anthropic_widgets import UsageTracker
     >>> tracker = UsageTracker()
     >>> client = tracker.watch(client)          # doctest: +SKIP
     >>> tracker.summary()["calls"]         # every create/stream call of ``client`` now adds a row

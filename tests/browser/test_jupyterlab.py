@@ -102,7 +102,7 @@ import sys
 
 sys.path.insert(0, {root!r})
 from tests.replay import replay_client
-from widgets import StreamView, UsageTracker
+from ollama_anthropic_widgets import StreamView, UsageTracker
 
 replayed_client, _ = replay_client(json.load(open("browser_injection_exchange.json", encoding="utf-8")))
 injection_tracker = UsageTracker()

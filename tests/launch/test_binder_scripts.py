@@ -183,7 +183,7 @@ def test_start_hands_over_at_once_and_its_environment_reaches_a_live_model(built
         # A lesson's client, configured by nothing but the environment start handed over.
         lesson = (
             "import json\n"
-            "from widgets import make_client, settings, text_of\n"
+            "from ollama_anthropic_widgets import make_client, settings, text_of\n"
             "config = settings()\n"
             "message = make_client(max_retries=0, timeout=120).messages.create(\n"
             "    model=config.model, max_tokens=48, messages=[{'role': 'user', 'content': '你好'}])\n"

@@ -6,8 +6,7 @@ The model's wording is not checked (a 135M model's text is poor): only structure
 from __future__ import annotations
 
 import anthropic
-
-from widgets import ChatWidget, UsageTracker
+from ollama_anthropic_widgets import ChatWidget, UsageTracker
 
 SYSTEM = "You are a friendly assistant. Answer in one sentence."
 TURNS = ("Hi! My name is Ming.", "What is my name?")

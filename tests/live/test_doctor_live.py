@@ -1,6 +1,6 @@
 """check_connection against the real configured server (the embedded engine unless OLLAMA_BASE_URL is set)."""
 
-from widgets import check_connection
+from ollama_anthropic_widgets import check_connection
 
 
 def test_configured_server_passes_the_check(live_settings):

@@ -9,10 +9,10 @@ import asyncio
 
 import anthropic
 import pytest
+from ollama_anthropic_widgets.stream_view import StreamView
+from ollama_anthropic_widgets.usage import UsageTracker
 
 from tests.unit.test_render import assert_inert
-from widgets.stream_view import StreamView
-from widgets.usage import UsageTracker
 
 STOP_REASONS = {"end_turn", "max_tokens", "stop_sequence"}
 POEM = [{"role": "user", "content": "写一首诗"}]

@@ -20,11 +20,11 @@ from html.parser import HTMLParser
 import anthropic
 import httpx2
 import pytest
+from ollama_anthropic_widgets import ChatWidget, StreamInterrupted, UsageTracker
+from ollama_anthropic_widgets.chat import Conversation, EmptyReply, check_history, render_history, reply_turn
 from PIL import Image
 
 from tests.replay import load_recording, replay_client
-from widgets import ChatWidget, StreamInterrupted, UsageTracker
-from widgets.chat import Conversation, EmptyReply, check_history, render_history, reply_turn
 
 SYSTEM = "You are a friendly assistant. Answer in one or two sentences."  # what record_chat.py sent
 TURNS = ("Hi! My name is Ming.", "What is my name?")

@@ -1,6 +1,6 @@
-"""widgets.config: one documented way to point lessons and widgets at a server."""
+"""ollama_anthropic_widgets.config: one documented way to point lessons and widgets at a server."""
 
-from widgets.config import DEFAULT_BASE_URL, settings
+from ollama_anthropic_widgets.config import DEFAULT_BASE_URL, settings
 
 
 def test_defaults_are_ollama_and_the_documentations_models():

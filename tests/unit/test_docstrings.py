@@ -6,21 +6,20 @@ import doctest
 import importlib
 import pkgutil
 
+import ollama_anthropic_widgets
 import pytest
 
-import widgets
-
-MODULES = sorted(info.name for info in pkgutil.iter_modules(widgets.__path__))
+MODULES = sorted(info.name for info in pkgutil.iter_modules(ollama_anthropic_widgets.__path__))
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
-    module = importlib.import_module(f"widgets.{name}")
+    module = importlib.import_module(f"ollama_anthropic_widgets.{name}")
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert failures == 0
 
 
-@pytest.mark.parametrize("name", widgets.__all__)
+@pytest.mark.parametrize("name", ollama_anthropic_widgets.__all__)
 def test_public_names_have_an_example(name):
-    doc = getattr(widgets, name).__doc__ or ""
-    assert ">>>" in doc or "Example" in doc, f"widgets.{name} needs a docstring with an example"
+    doc = getattr(ollama_anthropic_widgets, name).__doc__ or ""
+    assert ">>>" in doc or "Example" in doc, f"ollama_anthropic_widgets.{name} needs a docstring with an example"

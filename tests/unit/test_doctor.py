@@ -1,4 +1,4 @@
-"""Each diagnosis of widgets.doctor.check_connection, against scripted HTTP replies.
+"""Each diagnosis of ollama_anthropic_widgets.doctor.check_connection, against scripted HTTP replies.
 
 Ollama replies are shaped per ../shared/facts.md §1 (Ollama v0.14+: /api/version, /api/tags, the Anthropic
 error JSON, the plain-text "404 page not found" of an unknown route). The llama.cpp replies copy what the
@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from widgets.doctor import HttpReply, check_connection
+from ollama_anthropic_widgets.doctor import HttpReply, check_connection
 
 OLLAMA_ERROR_404_MODEL = {"type": "error", "request_id": "req_0123",
                           "error": {"type": "not_found_error", "message": "model 'llama3.2' not found"}}

@@ -1,4 +1,4 @@
-"""Image checks and resizing (widgets.images), and the ImageUpload widget driven like the browser drives it.
+"""Image checks and resizing, and the ImageUpload widget driven like the browser drives it.
 
 Every image here is generated in the test with Pillow (and numpy for photo-like noise), so nothing is downloaded.
 """
@@ -10,9 +10,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from widgets.images import (
+from ollama_anthropic_widgets.images import (
     ImageRejected,
     ImageUpload,
     detect_media_type,
@@ -20,6 +18,7 @@ from widgets.images import (
     prepare_image,
     user_message,
 )
+from PIL import Image
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:

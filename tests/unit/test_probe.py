@@ -14,9 +14,9 @@ import json
 import anthropic
 import httpx2
 import pytest
+from ollama_anthropic_widgets.probe import FEATURES, OUTCOMES, PROBE_MAX_TOKENS, TOOL_MAX_TOKENS, ProbeReport, probe
 
 from tests.replay import load_recording, replay_client
-from widgets.probe import FEATURES, OUTCOMES, PROBE_MAX_TOKENS, TOOL_MAX_TOKENS, ProbeReport, probe
 
 MESSAGES = "/v1/messages"
 JSON = {"content-type": "application/json; charset=utf-8"}

@@ -1,4 +1,4 @@
-"""widgets.render: model output is untrusted, so every produced HTML string is parsed and checked for live content.
+"""Rendering: model output is untrusted, so every produced HTML string is parsed and checked for live content.
 
 "Live" means what runs or loads in a browser that sets ``innerHTML`` (ipywidgets.HTML in JupyterLab 4, facts.md
 §5): script-like tags, images/iframes/objects, ``on*`` event attributes, and links whose scheme is not
@@ -10,9 +10,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-
-from tests.replay import replay_client
-from widgets.render import (
+from ollama_anthropic_widgets.render import (
     footer_text,
     format_tool_input,
     is_safe_link,
@@ -25,7 +23,9 @@ from widgets.render import (
     render_tool_uses,
     sanitize_html,
 )
-from widgets.streaming import StreamAccumulator, StreamResult
+from ollama_anthropic_widgets.streaming import StreamAccumulator, StreamResult
+
+from tests.replay import replay_client
 
 PAYLOADS = [
     "<script>alert(1)</script>",

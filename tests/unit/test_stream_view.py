@@ -14,14 +14,14 @@ import warnings
 import anthropic
 import httpx2
 import pytest
+from ollama_anthropic_widgets.messages import prompt_tokens
+from ollama_anthropic_widgets.render import render_text
+from ollama_anthropic_widgets.stream_view import StreamView
+from ollama_anthropic_widgets.streaming import StreamInterrupted
 
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import lengthened_exchanges
 from tests.unit.test_render import assert_inert
-from widgets.messages import prompt_tokens
-from widgets.render import render_text
-from widgets.stream_view import StreamView
-from widgets.streaming import StreamInterrupted
 
 ASK = {"model": "m", "max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
 
@@ -356,7 +356,7 @@ def test_failed_streams_are_not_recorded_and_a_broken_tracker_loses_nothing():
 
 
 def test_with_the_real_usage_tracker():
-    from widgets.usage import UsageTracker
+    from ollama_anthropic_widgets.usage import UsageTracker
 
     tracker = UsageTracker()
     client, _ = replay_client("stream_max_tokens")

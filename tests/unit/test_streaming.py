@@ -1,4 +1,4 @@
-"""widgets.streaming without a server: recorded engine streams and Ollama-shaped transcripts replayed through the
+"""Streaming without a server: recorded engine streams and Ollama-shaped transcripts replayed through the
 real SDK (tests/replay.py; each recording names its source), plus the same events as plain dicts.
 
 Recordings: stream_poem, stream_max_tokens, create_hello, error_500_image, error_404_base_url_v1 — real traffic
@@ -14,11 +14,8 @@ import socket
 import anthropic
 import httpx2
 import pytest
-
-from tests.replay import Replayer, load_recording, replay_client
-from tests.stream_samples import sse_frames
-from widgets.messages import prompt_tokens
-from widgets.streaming import (
+from ollama_anthropic_widgets.messages import prompt_tokens
+from ollama_anthropic_widgets.streaming import (
     StreamAccumulator,
     StreamInterrupted,
     StreamResult,
@@ -26,6 +23,9 @@ from widgets.streaming import (
     describe_error,
     interruption_message,
 )
+
+from tests.replay import Replayer, load_recording, replay_client
+from tests.stream_samples import sse_frames
 
 ASK = {"max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
 

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import anthropic
 import pytest
+from ollama_anthropic_widgets.tools import (
+    ToolCall,
+    block_to_param,
+    format_output,
+    run_tool,
+    run_tool_loop,
+    tool_result_block,
+)
 
 from tests.replay import load_recording, replay_client
-from widgets.tools import ToolCall, block_to_param, format_output, run_tool, run_tool_loop, tool_result_block
 
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
 

@@ -18,10 +18,10 @@ from types import SimpleNamespace
 import anthropic
 import httpx2
 import pytest
+from ollama_anthropic_widgets.messages import prompt_tokens
+from ollama_anthropic_widgets.usage import COLUMNS, UsagePanel, UsageTracker, row_from_message, rows_to_csv, summarize
 
 from tests.replay import load_recording, replay_client
-from widgets.messages import prompt_tokens
-from widgets.usage import COLUMNS, UsagePanel, UsageTracker, row_from_message, rows_to_csv, summarize
 
 RECORDING = "usage_create_stream"
 REQUEST = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Hi"}]}
@@ -193,7 +193,7 @@ def test_empty_chart_still_has_three_axes():
 
 
 def test_importing_usage_does_not_import_matplotlib_or_anthropic():
-    code = "import sys, widgets.usage; print('matplotlib' in sys.modules, 'anthropic' in sys.modules)"
+    code = "import sys, ollama_anthropic_widgets.usage; print('matplotlib' in sys.modules, 'anthropic' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
 

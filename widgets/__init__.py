@@ -2,6 +2,8 @@
 
 Names are imported on first use, so ``import ollama_anthropic_widgets`` stays cheap (matplotlib loads only for charts).
 
+In IPython or Jupyter, ``%load_ext ollama_anthropic_widgets`` adds the ``%%ask`` cell magic (see ``.magic``).
+
 Example:
     >>> from ollama_anthropic_widgets import StreamView, settings
 """
@@ -75,6 +77,13 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(f".{module_name}", __name__), name)
     globals()[name] = value
     return value
+
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext ollama_anthropic_widgets``: registers ``%%ask`` and ``%ask_usage`` (IPython loads only then)."""
+    from .magic import load_ipython_extension as load
+
+    load(shell)
 
 
 def __dir__() -> list[str]:

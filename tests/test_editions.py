@@ -75,7 +75,7 @@ EN = [
              'assert doubled_sum(3) == 6, "the sum is wrong"\nprint("sum:", doubled_sum(3))'),
 ]
 ZH = [  # the same program: comments, strings, prompts and Markdown in Chinese; one call re-wrapped; more Markdown
-    ("markdown", "# 05 · 参数\n\n**本节你将学到**\n- 停止序列"),
+    ("markdown", "# 05 · 参数\n\n**本课你将学到**\n- 停止序列"),
     ("code", 'from anthropic import Anthropic\nimport ollama_anthropic_widgets as oaw\n\n'
              'config = oaw.settings()  # 读取 OLLAMA_BASE_URL\n'
              'client = Anthropic(base_url=config.base_url, api_key=config.api_key)'),
@@ -388,3 +388,12 @@ def test_sources_stored_as_lists_of_lines(tmp_path):
     assert read_notebook(zh)["cells"][0]["source"] == ["x = 1\n", "y = 3"]
     assert first_drift(en, zh) == (f"notebook {NAME}, code cell 1 (cell index 0): en `y = 2` vs zh `y = 3` "
                                    "(first differing token: en `2`, zh `3`)")
+
+
+def test_chinese_readme_maps_every_lesson():
+    """README.zh-CN.md links each lesson's Chinese edition, under the same file name as the English one."""
+    readme = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    names = lesson_names(EN_DIR) or [path.name for path in TODAYS_LESSONS]
+    missing = [name for name in names if f"(notebooks/zh/{name})" not in readme]
+    assert not missing, f"README.zh-CN.md lesson map lacks {missing}"
+    assert "](README.md)" in readme, "a link back to the English README"

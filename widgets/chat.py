@@ -43,6 +43,7 @@ from typing import Any
 
 import ipywidgets
 import traitlets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .chat_input import ChatInput
 from .images import user_message
@@ -433,7 +434,8 @@ class ChatWidget(ipywidgets.VBox):
         self.tracker = tracker
         self.request_options = dict(request_options or {})
         self._conversation = Conversation(messages)
-        self.reply_view: Any = None  # the StreamView of the latest streamed reply (kept after a failure)
+        self.reply_view: Any = None  # the StreamView that shows replies live: one per chat, reused by every turn
+        self._live_this_turn = False  # reply_view shows the turn in flight (not an earlier one)
         self._reply_task: asyncio.Future | None = None  # the request in flight on the event loop (what Stop cancels)
         self._turn_task: asyncio.Task | None = None  # a turn started by Enter / Send on the event loop
         self._stop_requested = False
@@ -445,8 +447,10 @@ class ChatWidget(ipywidgets.VBox):
         self.system_section.set_title(0, "System prompt")
         self.history_box = ipywidgets.VBox(layout=ipywidgets.Layout(max_height="480px", overflow="auto"))
         self.history_box.add_class("oaw-chat-history")
-        self._turn_views: list[ipywidgets.HTML] = []  # one per turn in the history: a new turn sends only itself
-        self._pending_view: ipywidgets.HTML | None = None
+        self._exchanges: list[ipywidgets.VBox] = []  # one box per answered exchange: a new turn sends only itself
+        self._pending_exchange: ipywidgets.VBox | None = None  # the exchange whose reply is awaited
+        # Every turn shares one Layout and one style: ipywidgets would otherwise send two more widgets per turn.
+        self._turn_layout, self._turn_style = ipywidgets.Layout(), HTMLStyle()
         self._empty_view = ipywidgets.HTML(render_chat_empty())
         self.live_area = ipywidgets.VBox(layout=ipywidgets.Layout(display="none"))
         self.error_view = ipywidgets.HTML()
@@ -521,7 +525,7 @@ class ChatWidget(ipywidgets.VBox):
         self.messages = []
         self.error = ""
         self.status_view.value = ""
-        self._show_live(None)
+        self._show_live(False)
 
     def to_markdown(self) -> str:
         """The conversation as Markdown: the model name, system prompt, every turn; stopped replies marked.
@@ -644,7 +648,8 @@ class ChatWidget(ipywidgets.VBox):
         attachments = [*images, *(self.upload.blocks if self.upload is not None else [])]
         self.error = ""
         self.status_view.value = ""
-        self._show_live(None)  # a failed turn's partial reply stays on screen only until the next send
+        self._show_live(False)  # a failed turn's partial reply stays on screen only until the next send
+        self._live_this_turn = False
         try:
             pending = self._conversation.start_turn(text, attachments)
         except ValueError as error:  # nothing to send, or an image rejected: no request was made
@@ -711,11 +716,21 @@ class ChatWidget(ipywidgets.VBox):
         return self._conclude(message)
 
     def _new_reply_view(self) -> Any:
-        from .stream_view import StreamView
+        """The live view, emptied for this turn's reply. One StreamView serves every turn: a new one per turn
+        would send its five widgets to the browser again each time."""
+        if self.reply_view is None:
+            from .stream_view import StreamView
 
-        view = StreamView(markdown=self.markdown, tracker=self.tracker)
-        self._show_live(view)
-        return view
+            self.reply_view = StreamView(markdown=self.markdown, tracker=self.tracker)
+            self.live_area.children = (self.reply_view,)
+        self.reply_view.markdown = self.markdown
+        self._live_this_turn = True
+        self._show_live(True)
+        return self.reply_view
+
+    def _live_result(self) -> Any:
+        """This turn's reply as the live view has it (a StreamResult), or None if it did not stream."""
+        return self.reply_view.result if self._live_this_turn else None
 
     def _record(self, message: Any, latency_s: float) -> None:
         if self.tracker is not None:
@@ -730,8 +745,7 @@ class ChatWidget(ipywidgets.VBox):
             raise
         from .streaming import StreamResult
 
-        result = self.reply_view.result if self.stream and self.reply_view is not None else (
-            StreamResult.from_message(message))
+        result = self._live_result() or StreamResult.from_message(message)
         self._settle(render_chat_status(footer_text(result)))
         if self.upload is not None:
             self.upload.clear()
@@ -742,8 +756,7 @@ class ChatWidget(ipywidgets.VBox):
         the turn rolled back) when no text had arrived."""
         from .streaming import message_from_result
 
-        view = self.reply_view
-        result = view.result if self.stream and view is not None else None
+        result = self._live_result()
         if result is None or not result.text.strip():
             self._abandon(None, line="Stopped before any text arrived: nothing was added to the history; your "
                                      "text is back in the box.")
@@ -760,7 +773,7 @@ class ChatWidget(ipywidgets.VBox):
     def _settle(self, status_html: str) -> None:
         """The turn is in the history: show it as a turn of its own, then leave the busy state."""
         self.set_trait("turns", len(self._conversation.messages) // 2)
-        self._show_live(None)
+        self._show_live(False)
         self._commit_pending()
         self.status_view.value = status_html
         self._end_busy()
@@ -773,9 +786,9 @@ class ChatWidget(ipywidgets.VBox):
         self.status_view.value = render_chat_status(line)
         if typed and not self.text_box.value.strip():
             self.text_box.value = typed
-        view = self.reply_view
-        if view is None or not (view.text or view.thinking):
-            self._show_live(None)  # nothing partial to show: the error line says it all
+        partial = self._live_result()
+        if partial is None or not (partial.text or partial.thinking):
+            self._show_live(False)  # nothing partial to show: the error line says it all
         self._drop_pending()
         self._end_busy()
 
@@ -783,54 +796,67 @@ class ChatWidget(ipywidgets.VBox):
         self.stop_button.layout.display = "none"
         self.set_trait("busy", False)
 
-    def _show_live(self, view: Any) -> None:
-        previous = self.reply_view
-        if previous is not None and previous is not view:
-            previous.close()
-        self.reply_view = view
-        self.live_area.children = (view,) if view is not None else ()
-        self.live_area.layout.display = None if view is not None else "none"
+    def _show_live(self, visible: bool) -> None:
+        self.live_area.layout.display = None if visible else "none"
 
-    # The history is one HTML widget per turn: adding a turn sends that turn (and the list of children, a few
-    # dozen bytes per turn), never the history's HTML again.
+    # The history is a box of exchanges, each a box of one HTML widget per turn. Sending a turn adds one exchange
+    # (the history's list of children grows by one widget id, ~45 bytes) and that exchange's own HTML; the HTML of
+    # earlier turns is never sent again.
 
     def _turn_view(self, index: int, turn: dict[str, Any]) -> ipywidgets.HTML:
         conversation = self._conversation
         return ipywidgets.HTML(render_chat_turn(turn, markdown=self.markdown,
                                                 stopped=index in conversation.stopped_turns,
-                                                thinking=conversation.thinking_of(index)))
+                                                thinking=conversation.thinking_of(index)),
+                               layout=self._turn_layout, style=self._turn_style)
+
+    def _exchange(self, *views: ipywidgets.HTML) -> ipywidgets.VBox:
+        return ipywidgets.VBox(views, layout=self._turn_layout)
 
     def _rebuild_history(self) -> None:
         """Draw every answered turn anew (a new history, or Markdown switched); a pending turn stays."""
-        for view in self._turn_views:
-            view.close()
-        self._turn_views = [self._turn_view(index, turn) for index, turn in enumerate(self._conversation.messages)]
-        self._show_children()
+        for exchange in self._exchanges:
+            for view in exchange.children:
+                view.close()
+            exchange.close()
+        messages = self._conversation.messages
+        self._exchanges = [self._exchange(self._turn_view(index, messages[index]),
+                                          self._turn_view(index + 1, messages[index + 1]))
+                           for index in range(0, len(messages), 2)]
+        self._show_exchanges()
 
-    def _show_children(self) -> None:
-        views = [*self._turn_views, *([self._pending_view] if self._pending_view is not None else [])]
-        self.history_box.children = tuple(views) if views else (self._empty_view,)
+    def _show_exchanges(self) -> None:
+        shown = [*self._exchanges, *([self._pending_exchange] if self._pending_exchange is not None else [])]
+        self.history_box.children = tuple(shown) if shown else (self._empty_view,)
 
     def _show_pending(self, pending: dict[str, Any]) -> None:
-        self._pending_view = ipywidgets.HTML(render_chat_turn(pending, markdown=self.markdown))
-        self._pending_view.add_class("oaw-chat-pending")
-        self._show_children()
+        user_view = ipywidgets.HTML(render_chat_turn(pending, markdown=self.markdown), layout=self._turn_layout,
+                                    style=self._turn_style)
+        user_view.add_class("oaw-chat-pending")
+        self._pending_exchange = self._exchange(user_view)
+        self._show_exchanges()
 
     def _drop_pending(self) -> None:
-        if self._pending_view is not None:
-            self._pending_view.close()
-            self._pending_view = None
-        self._show_children()
+        exchange, self._pending_exchange = self._pending_exchange, None
+        self._show_exchanges()
+        if exchange is not None:
+            for view in exchange.children:
+                view.close()
+            exchange.close()
 
     def _commit_pending(self) -> None:
-        """The pending user turn is answered: it stays as it is (only its mark goes), the reply is added."""
+        """The pending user turn is answered: it stays as it is (only its mark goes) and the reply joins it."""
         messages = self._conversation.messages
-        user_view, self._pending_view = self._pending_view, None
-        if user_view is None:
-            user_view = self._turn_view(len(messages) - 2, messages[-2])
-        user_view.remove_class("oaw-chat-pending")
-        self._turn_views += [user_view, self._turn_view(len(messages) - 1, messages[-1])]
-        self._show_children()
+        exchange, self._pending_exchange = self._pending_exchange, None
+        reply_view = self._turn_view(len(messages) - 1, messages[-1])
+        if exchange is None:
+            exchange = self._exchange(self._turn_view(len(messages) - 2, messages[-2]), reply_view)
+            self._exchanges.append(exchange)
+            self._show_exchanges()
+            return
+        exchange.children[0].remove_class("oaw-chat-pending")
+        exchange.children = (exchange.children[0], reply_view)
+        self._exchanges.append(exchange)  # already on screen: the history's list of children stays as it is
 
     def _send_from_box(self) -> None:
         """Enter or Send: start a turn with the text box's text; on the event loop when there is one."""

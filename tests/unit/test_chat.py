@@ -49,9 +49,14 @@ def roles(messages: list[dict]) -> list[str]:
     return [turn["role"] for turn in messages]
 
 
+def turn_views(chat: ChatWidget) -> list:
+    """The history's turn widgets, in order (the history is a box of exchanges, each a box of turns)."""
+    return [view for exchange in chat.history_box.children for view in getattr(exchange, "children", [exchange])]
+
+
 def history_html(chat: ChatWidget) -> str:
     """What the history shows: the HTML of its turn widgets, in order."""
-    return "".join(child.value for child in chat.history_box.children)
+    return "".join(view.value for view in turn_views(chat))
 
 
 def png_bytes(size=(8, 8)) -> bytes:
@@ -297,7 +302,7 @@ def test_messages_argument_continues_a_conversation():
     earlier = load_recording("chat_create_two_turns")["exchanges"][1]["request"]["json"]["messages"][:2]
     client, replayer = replay_client(exchanges("chat_create_two_turns", 1))
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False, messages=earlier)
-    assert chat.turns == 1 and len(chat.history_box.children) == 2
+    assert chat.turns == 1 and len(turn_views(chat)) == 2
     chat.send(TURNS[1])
     assert replayer.requests[0]["json"]["messages"][:2] == earlier
     with pytest.raises(ValueError, match="expected 'user'"):
@@ -591,7 +596,7 @@ def test_stop_mid_reply_keeps_the_partial_turn_and_the_next_request_sends_it():
     assert chat.messages[1] == {"role": "assistant", "content": [{"type": "text", "text": partial}]}
     assert chat.stopped_turns == [1] and chat.turns == 1 and not chat.busy and chat.error == ""
     assert chat.stop_button.layout.display == "none" and chat.live_area.layout.display == "none"
-    assert "oaw-chat-stopped" in chat.history_box.children[1].value and partial.split("\n")[0] in history_html(chat)
+    assert "oaw-chat-stopped" in turn_views(chat)[1].value and partial.split("\n")[0] in history_html(chat)
     assert "Stopped after" in chat.status_view.value
 
     asyncio.run(chat.asend(TURNS[1]))  # the next request carries the kept partial reply as the assistant turn
@@ -695,11 +700,12 @@ def test_a_new_turn_adds_its_own_widgets_and_leaves_earlier_turns_untouched():
     client, _ = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
     chat.send(TURNS[0])
-    first_views = chat.history_box.children
+    first_views = turn_views(chat)
     first_values = [view.value for view in first_views]
     chat.send(TURNS[1])
-    views = chat.history_box.children
+    views = turn_views(chat)
     assert len(views) == 4 and views[:2] == first_views  # the same widgets: nothing re-sent for them
+    assert len(chat.history_box.children) == 2  # one box per exchange
     assert [view.value for view in views[:2]] == first_values
     assert TURNS[1] in views[2].value and TURNS[0] not in views[2].value + views[3].value
 
@@ -714,7 +720,7 @@ def test_export_markdown_and_json_round_trip(tmp_path):
     async def scenario():
         await chat.asend(TURNS[0])
         turn = asyncio.create_task(chat.asend("写一首诗"))
-        await wait_until(lambda: chat.reply_view is not None and len(chat.reply_view.text) > 10)
+        await wait_until(lambda: chat.reply_view.status == "streaming" and len(chat.reply_view.text) > 10)
         chat.stop()
         await turn
 
@@ -734,7 +740,7 @@ def test_export_markdown_and_json_round_trip(tmp_path):
     assert loaded == chat.messages
     with open(json_path, encoding="utf-8") as f:
         again = ChatWidget(client, MODEL, messages=json.load(f))
-    assert again.messages == chat.messages and again.turns == 2 and len(again.history_box.children) == 4
+    assert again.messages == chat.messages and again.turns == 2 and len(turn_views(again)) == 4
 
     with pytest.raises(ValueError, match=r"\.md file .* or a \.json"):
         chat.save(tmp_path / "chat.txt")
@@ -777,7 +783,7 @@ def test_thinking_is_shown_collapsed_in_the_history_and_not_sent_back():
     message = chat.send("写一首关于秋天的短诗")
     thinking = "".join(block.thinking for block in message.content if block.type == "thinking")
     assert thinking and [block["type"] for block in chat.messages[1]["content"]] == ["text"]
-    reply = chat.history_box.children[1].value
+    reply = turn_views(chat)[1].value
     details = [attributes for tag, attributes in elements_of(reply) if tag == "details"]
     assert len(details) == 1 and "open" not in details[0]  # collapsed
     assert reply.index("<details") < reply.index("sv-text")  # above the answer

@@ -450,7 +450,8 @@ class ChatWidget(ipywidgets.VBox):
         self._exchanges: list[ipywidgets.VBox] = []  # one box per answered exchange: a new turn sends only itself
         self._pending_exchange: ipywidgets.VBox | None = None  # the exchange whose reply is awaited
         # Every turn shares one Layout and one style: ipywidgets would otherwise send two more widgets per turn.
-        self._turn_layout, self._turn_style = ipywidgets.Layout(), HTMLStyle()
+        # flex 0 0 auto: in the scrolling history (a flex column) a turn keeps its height instead of being squeezed.
+        self._turn_layout, self._turn_style = ipywidgets.Layout(flex="0 0 auto"), HTMLStyle()
         self._empty_view = ipywidgets.HTML(render_chat_empty())
         self.live_area = ipywidgets.VBox(layout=ipywidgets.Layout(display="none"))
         self.error_view = ipywidgets.HTML()
@@ -828,6 +829,7 @@ class ChatWidget(ipywidgets.VBox):
     def _show_exchanges(self) -> None:
         shown = [*self._exchanges, *([self._pending_exchange] if self._pending_exchange is not None else [])]
         self.history_box.children = tuple(shown) if shown else (self._empty_view,)
+        self.text_box.scroll_history()
 
     def _show_pending(self, pending: dict[str, Any]) -> None:
         user_view = ipywidgets.HTML(render_chat_turn(pending, markdown=self.markdown), layout=self._turn_layout,
@@ -857,6 +859,7 @@ class ChatWidget(ipywidgets.VBox):
         exchange.children[0].remove_class("oaw-chat-pending")
         exchange.children = (exchange.children[0], reply_view)
         self._exchanges.append(exchange)  # already on screen: the history's list of children stays as it is
+        self.text_box.scroll_history()
 
     def _send_from_box(self) -> None:
         """Enter or Send: start a turn with the text box's text; on the event loop when there is one."""

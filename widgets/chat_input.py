@@ -58,9 +58,16 @@ function render({ model, el }) {
     typed();
     model.send({ event: "submit", value: box.value });
   };
+  const scrollHistory = () => {
+    const history = el.closest(".oaw-chat")?.querySelector(".oaw-chat-history");
+    if (history) history.scrollTop = history.scrollHeight;
+  };
   const command = (message) => {
     if (message && message.do === "focus") box.focus();
     if (message && message.do === "blur") box.blur();
+    if (message && message.do === "scroll_history") {
+      for (const delay of [50, 300, 1000]) setTimeout(scrollHistory, delay);  // after the new turn is drawn
+    }
   };
   box.addEventListener("input", typed);
   box.addEventListener("keydown", keydown);
@@ -124,6 +131,14 @@ class ChatInput(anywidget.AnyWidget):
         """
         if not self.disabled:
             self._submit_handlers(self.value)
+
+    def scroll_history(self) -> None:
+        """Scroll the chat history this box belongs to (an ``.oaw-chat-history`` around it) to its end.
+
+        Example:
+            >>> ChatInput().scroll_history()
+        """
+        self.send({"do": "scroll_history"})
 
     def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict) or content.get("event") != "submit":

@@ -541,7 +541,8 @@ class ChatWidget(ipywidgets.VBox):
     def save(self, path: str | Path) -> Path:
         """Write the conversation to ``path``: Markdown for ``.md``, JSON (``chat.messages``) for ``.json``.
 
-        The JSON file loads back with ``ChatWidget(client, model, messages=json.load(f))``. Any other suffix raises
+        The JSON file loads back with ``ChatWidget(client, model, messages=json.load(f))``; being exactly what the
+        API takes, it holds no thinking and no "stopped" marks (the Markdown shows both). Any other suffix raises
         ``ValueError`` and writes nothing. Returns the path written.
 
         Example:
@@ -692,9 +693,9 @@ class ChatWidget(ipywidgets.VBox):
         try:
             if self._stop_requested:  # Stop came before the request was even made
                 raise asyncio.CancelledError
-            request = self._request()
+            request, streaming = self._request(), self.stream
             client = self._client(asynchronous=True)
-            if self.stream:
+            if streaming:
                 work = self._new_reply_view().aconsume(client.messages.stream(**request))
             else:
                 self.status_view.value = render_chat_status("waiting for the reply…")
@@ -702,7 +703,7 @@ class ChatWidget(ipywidgets.VBox):
             started = time.perf_counter()
             self._reply_task = asyncio.ensure_future(work)
             message = await self._reply_task
-            if not self.stream:
+            if not streaming:
                 self._record(message, time.perf_counter() - started)
         except asyncio.CancelledError:
             if not self._stop_requested:  # cancelled from outside (the task awaiting asend): not a Stop
@@ -914,8 +915,6 @@ class ChatWidget(ipywidgets.VBox):
 
 
 def _one_line_error(error: BaseException) -> str:
-    if isinstance(error, KeyboardInterrupt):
-        return "Stopped (interrupted) before any text arrived: nothing was added; your text is back in the box."
     if isinstance(error, asyncio.CancelledError):
         return "Cancelled before the reply was complete: nothing was added; your text is back in the box."
     if isinstance(error, (EmptyReply, ValueError)):

@@ -1,4 +1,4 @@
-"""A notebook-native chat: history view, text box, send button, optional images, streamed replies, usage panel.
+"""A notebook-native chat: history, a text box where Enter sends, Send and Stop, optional images, live replies.
 
 The Messages API is stateless, so a chat is a list of turns that grows by one ``user`` and one ``assistant``
 turn per exchange and is sent whole with every request. That bookkeeping lives in :class:`Conversation`, plain
@@ -6,11 +6,15 @@ Python that tests (and your own scripts) use without a browser; :class:`ChatWidg
 
 Rules the history always keeps (Anthropic's format; Ollama and llama.cpp follow it):
 
-* it starts with ``user`` and alternates ``user`` / ``assistant``; every turn's ``content`` is a list of blocks;
-* an assistant turn keeps only the reply's non-empty **text** blocks. ``thinking`` blocks are dropped (Anthropic
-  wants them back only with their signature, Ollama and llama.cpp do not need them, and they would make every
-  later prompt longer); ``tool_use`` blocks are dropped too (a ``tool_use`` must be followed by a
-  ``tool_result`` turn, which a chat does not send: use :func:`~.run_tool_loop` for tools);
+* it starts with ``user`` and alternates ``user`` / ``assistant``; every turn's ``content`` is a non-empty list of
+  blocks (Ollama drops an empty assistant turn, which would break the alternation);
+* an assistant turn keeps only the reply's non-empty **text** blocks. ``thinking`` blocks are not sent back
+  (Anthropic wants them back only with their signature, Ollama and llama.cpp do not need them, and they would make
+  every later prompt longer): the conversation remembers them beside the history, to show them collapsed and to
+  export them. ``tool_use`` blocks are dropped too (a ``tool_use`` must be followed by a ``tool_result`` turn,
+  which a chat does not send: use :func:`~.run_tool_loop` for tools);
+* a reply **stopped** by the user keeps its partial text as an ordinary assistant turn (the next request sends
+  it); the conversation remembers that it was stopped. A reply stopped before any text adds nothing;
 * a turn that fails is rolled back: the history is exactly what it was before, and the typed text is handed
   back (the widget puts it into the text box again). A reply without any text counts as a failure
   (:class:`EmptyReply`) because an empty assistant turn would make the next request invalid.
@@ -28,21 +32,27 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import copy
-import html
+import dataclasses
+import json
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets
 import traitlets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
+from .chat_input import ChatInput
 from .images import user_message
 from .messages import field_of as _get
-from .render import footer_text, render_error, render_text
+from .render import footer_text, render_chat_empty, render_chat_status, render_chat_turn, render_error
 
-RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream"})
-_ROLE_LABELS = {"user": "You", "assistant": "Assistant"}
+RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream", "thinking"})
+EXPORT_SUFFIXES = (".md", ".json")
+_ROLE_HEADINGS = {"user": "You", "assistant": "Assistant"}
 
 
 class EmptyReply(RuntimeError):
@@ -93,6 +103,8 @@ def check_history(messages: Sequence[dict[str, Any]]) -> None:
         ...
         ValueError: turn 1 has role 'assistant', expected 'user': ...
     """
+    if isinstance(messages, (str, bytes, dict)) or not isinstance(messages, Sequence):
+        raise ValueError(f"a chat history is a list of turns, not {type(messages).__name__}")
     for index, turn in enumerate(messages):
         expected = "user" if index % 2 == 0 else "assistant"
         role = _get(turn, "role")
@@ -122,12 +134,19 @@ def reply_turn(message: Any) -> dict[str, Any] | None:
     return {"role": "assistant", "content": blocks} if blocks else None
 
 
+def _thinking_of(message: Any) -> str:
+    return "".join(str(_get(block, "thinking", "") or "") for block in _get(message, "content", None) or []
+                   if _get(block, "type") == "thinking")
+
+
 class Conversation:
     """A chat history that stays valid: alternating turns, and at most one turn in flight that can be undone.
 
     ``start_turn`` adds the user's turn (text plus optional images), ``request`` gives the keyword arguments for
     ``client.messages.create``/``stream`` (the whole history, system prompt separate), then either
-    ``finish_turn`` (adds the reply) or ``abandon_turn`` (removes the user turn, returns the typed text).
+    ``finish_turn`` (adds the reply; ``stopped=True`` for a reply the user stopped) or ``abandon_turn`` (removes
+    the user turn, returns the typed text). Beside the history it remembers which replies were stopped
+    (``stopped_turns``) and each reply's thinking (``thinking_of``): shown and exported, never sent.
 
     Example:
         >>> conversation = Conversation()
@@ -144,6 +163,8 @@ class Conversation:
         self._turns: list[dict[str, Any]] = turns
         self._pending: dict[str, Any] | None = None
         self._pending_text = ""
+        self._stopped: set[int] = set()
+        self._thinking: dict[int, str] = {}
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -154,6 +175,24 @@ class Conversation:
     def pending(self) -> dict[str, Any] | None:
         """The user turn waiting for its reply (a copy), or ``None``."""
         return copy.deepcopy(self._pending)
+
+    @property
+    def stopped_turns(self) -> list[int]:
+        """Indexes in ``messages`` of the assistant turns whose reply was stopped (their text is partial)."""
+        return sorted(self._stopped)
+
+    def thinking_of(self, index: int) -> str:
+        """The thinking the model sent with the assistant turn ``messages[index]`` ('' if none).
+
+        Example:
+            >>> conversation = Conversation()
+            >>> _ = conversation.start_turn("2+2?")
+            >>> _ = conversation.finish_turn({"content": [{"type": "thinking", "thinking": "add"},
+            ...                                           {"type": "text", "text": "4"}]})
+            >>> conversation.thinking_of(1)
+            'add'
+        """
+        return self._thinking.get(index, "")
 
     def start_turn(self, text: str, images: Iterable[Any] = ()) -> dict[str, Any]:
         """Add the user's turn and return it; images are blocks, paths or bytes (see ``user_message``).
@@ -196,17 +235,20 @@ class Conversation:
         request.update(options)
         return request
 
-    def finish_turn(self, message: Any) -> dict[str, Any]:
+    def finish_turn(self, message: Any, *, stopped: bool = False) -> dict[str, Any]:
         """Add the reply to the pending turn and return the stored assistant turn (text blocks only).
 
-        Raises :class:`EmptyReply` when the reply has no text; the turn then stays pending (call
-        ``abandon_turn``), because an assistant turn without content would break the next request.
+        ``stopped=True``: the reply was stopped by the user; its partial text is kept all the same, and the turn
+        is listed in ``stopped_turns``. Raises :class:`EmptyReply` when the reply has no text; the turn then stays
+        pending (call ``abandon_turn``), because an assistant turn without content would break the next request.
 
         Example:
             >>> conversation = Conversation()
-            >>> _ = conversation.start_turn("Hi")
-            >>> conversation.finish_turn({"content": [{"type": "text", "text": "Hello!"}]})["role"]
+            >>> _ = conversation.start_turn("Tell me a long story")
+            >>> conversation.finish_turn({"content": [{"type": "text", "text": "Once upon"}]}, stopped=True)["role"]
             'assistant'
+            >>> conversation.stopped_turns
+            [1]
         """
         if self._pending is None:
             raise ValueError("no turn is waiting for a reply: call start_turn first")
@@ -214,6 +256,12 @@ class Conversation:
         if turn is None:
             raise EmptyReply(message)
         self._turns += [self._pending, turn]
+        index = len(self._turns) - 1
+        if stopped:
+            self._stopped.add(index)
+        thinking = _thinking_of(message)
+        if thinking:
+            self._thinking[index] = thinking
         self._pending, self._pending_text = None, ""
         return copy.deepcopy(turn)
 
@@ -230,88 +278,124 @@ class Conversation:
         self._pending, self._pending_text = None, ""
         return text
 
+    def to_markdown(self, *, title: str = "Chat", system: str | None = None) -> str:
+        """The conversation as a Markdown document: one section per turn, thinking quoted, stopped replies marked.
 
-def _describe_block(block: Any, *, markdown: bool) -> str:
-    kind = _get(block, "type")
-    if kind == "text":
-        text = str(_get(block, "text", "") or "")
-        if markdown:
-            return render_text(text, markdown=True)
-        return f'<div class="chat-text" style="white-space: pre-wrap">{html.escape(text)}</div>'
-    if kind == "image":
-        source = _get(block, "source", None) or {}
-        media_type = _get(source, "media_type") or _get(source, "type") or "image"
-        data = _get(source, "data") or ""
-        size = f", {len(data) * 3 // 4 / 1000:.0f} KB" if data else ""
-        return f'<div class="chat-image">🖼 {html.escape(f"image ({media_type}{size})")}</div>'
-    return f'<div class="chat-block" style="opacity: 0.7">{html.escape(f"[{kind} block]")}</div>'
+        The text is written as it was typed and received (a Markdown reply stays Markdown); an image is named
+        with its type and size, not embedded.
+
+        Example:
+            >>> conversation = Conversation([{"role": "user", "content": "Hi"},
+            ...                              {"role": "assistant", "content": "Hello!"}])
+            >>> print(conversation.to_markdown(system="Be brief."))
+            # Chat
+            <BLANKLINE>
+            **System prompt:** Be brief.
+            <BLANKLINE>
+            ## You
+            <BLANKLINE>
+            Hi
+            <BLANKLINE>
+            ## Assistant
+            <BLANKLINE>
+            Hello!
+            <BLANKLINE>
+        """
+        parts = [f"# {title}", ""]
+        if system and system.strip():
+            parts += [f"**System prompt:** {system.strip()}", ""]
+        for index, turn in enumerate(self._turns):
+            role = _get(turn, "role")
+            heading = _ROLE_HEADINGS.get(role, str(role))
+            if index in self._stopped:
+                heading += " (stopped)"
+            parts += [f"## {heading}", ""]
+            thinking = self._thinking.get(index, "")
+            if thinking:
+                parts += ["> **Thinking**", ">", *[f"> {line}".rstrip() for line in thinking.splitlines()], ""]
+            for block in _content_blocks(_get(turn, "content")):
+                kind = _get(block, "type")
+                if kind == "text":
+                    parts += [str(_get(block, "text", "")), ""]
+                elif kind == "image":
+                    source = _get(block, "source", None) or {}
+                    data = _get(source, "data") or ""
+                    size = f", {len(data) * 3 // 4 / 1000:.0f} KB" if data else ""
+                    parts += [f"*[image: {_get(source, 'media_type') or 'image'}{size}]*", ""]
+                else:
+                    parts += [f"*[{kind} block]*", ""]
+        return "\n".join(parts)
 
 
-def render_turn(turn: dict[str, Any], *, markdown: bool = True, pending: bool = False) -> str:
-    """One turn as safe HTML: a role label, then each block (text as safe Markdown, images as a caption).
+def _twin_client(client: Any, *, asynchronous: bool) -> Any:
+    """The other flavour (``Anthropic`` ⇄ ``AsyncAnthropic``) of ``client``, with its public settings.
 
-    The user's own text is shown escaped as typed; the model's text is Markdown through ``render.render_text``
-    (raw HTML escaped, no images, only http(s)/mailto links). Nothing from the model becomes live HTML.
-
-    Example:
-        >>> "&lt;img" in render_turn({"role": "assistant", "content": [{"type": "text", "text": "<img src=x>"}]})
-        True
+    Copied: base URL, API key or auth token, timeout, retries and middleware (so ``UsageTracker.watch`` keeps
+    counting). Not copied: a custom ``http_client`` (its transport cannot be shared between sync and async).
     """
-    role = str(_get(turn, "role") or "?")
-    label = _ROLE_LABELS.get(role, role)
-    if pending:
-        label += " · sending…"
-    as_markdown = markdown and role == "assistant"
-    body = "".join(_describe_block(block, markdown=as_markdown) for block in _content_blocks(_get(turn, "content")))
-    background = "var(--jp-layout-color2, #f3f3f3)" if role == "user" else "transparent"
-    return (f'<div class="chat-turn chat-{html.escape(role)}" style="margin: 4px 0; padding: 4px 8px; '
-            f'border-radius: 6px; background: {background}{"; opacity: 0.6" if pending else ""}">'
-            f'<div style="font-weight: bold; font-size: 0.85em; opacity: 0.7">{html.escape(label)}</div>'
-            f"{body}</div>")
+    from anthropic import Anthropic, AsyncAnthropic
+
+    options: dict[str, Any] = {"api_key": client.api_key, "auth_token": client.auth_token,
+                               "base_url": client.base_url, "timeout": client.timeout,
+                               "max_retries": client.max_retries}
+    middleware = tuple(getattr(client, "middleware", ()) or ())
+    if middleware:
+        options["middleware"] = middleware
+    return (AsyncAnthropic if asynchronous else Anthropic)(**options)
 
 
-def render_history(messages: Sequence[dict[str, Any]], *, markdown: bool = True,
-                   pending: dict[str, Any] | None = None) -> str:
-    """The whole conversation as safe HTML (``pending``: a user turn still waiting, shown dimmed).
+def _is_async_client(client: Any) -> bool:
+    from anthropic import AsyncAnthropic  # here, not at import time: keeps `import ollama_anthropic_widgets` cheap
 
-    Example:
-        >>> render_history([])
-        '<div class="chat-history"><div style="opacity: 0.6">No messages yet.</div></div>'
-    """
-    turns = [render_turn(turn, markdown=markdown) for turn in messages]
-    if pending is not None:
-        turns.append(render_turn(pending, markdown=markdown, pending=True))
-    if not turns:
-        turns = ['<div style="opacity: 0.6">No messages yet.</div>']
-    return f'<div class="chat-history">{"".join(turns)}</div>'
+    return isinstance(client, AsyncAnthropic)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class ChatWidget(ipywidgets.VBox):
-    """A chat with a model: history view, text box + Send button, optional image upload, live replies, usage.
+    """A chat with a model: history, a text box (Enter sends, Shift+Enter adds a line), Send / Stop, optional
+    images, live replies, usage.
 
-    Arguments: an ``anthropic.Anthropic`` client (synchronous), the model name, and
+    Arguments: an ``anthropic.Anthropic`` client (or an ``AsyncAnthropic``: the widget builds the other flavour
+    from its settings when it needs it), the model name, and
 
     * ``system`` — system prompt, sent separately with every request; editable in the collapsed
       "System prompt" section (a change applies from the next message on);
     * ``max_tokens`` — per reply; ``stream`` — show the reply as it is generated in a ``StreamView``
       (``False``: the reply appears when complete); ``images`` — add an ``ImageUpload`` whose images go with the
       next message; ``tracker`` — a ``UsageTracker``: every reply is recorded and its live panel is shown;
+    * ``thinking`` — sent as the request's ``thinking`` field: ``{"type": "enabled", "budget_tokens": 1024}``,
+      ``{"type": "disabled"}``, or ``None`` (default: not sent, so the server decides; Ollama then lets a
+      thinking model think). The model's thinking is shown collapsed above its reply, never sent back;
+    * ``messages`` — a history to continue (e.g. ``json.load`` of a file written by ``chat.save("chat.json")``);
     * ``markdown`` — render the model's text as safe Markdown (``False``: escaped plain text);
-      ``request_options`` — extra keyword arguments for every request, e.g.
-      ``{"extra_body": {"temperature": 0.2}}`` or ``{"thinking": {"type": "disabled"}}``.
+      ``request_options`` — extra keyword arguments for every request, e.g. ``{"extra_body": {"temperature": 0.2}}``.
 
-    ``chat.messages`` is the conversation in Anthropic's format (a copy; assign a valid history to replace it).
-    ``chat.send(text, images=())`` sends from code and returns the ``Message``; the Send button does the same
-    with the text box. Images attached in the upload widget go with the next message (code or button) and are
-    cleared once it succeeds.
+    **Sending.** Enter in the text box or the Send button starts the reply **on the kernel's event loop**, so the
+    kernel stays free while it streams: a **Stop** button appears, and ``chat.stop()`` (what it calls) ends the
+    stream within a fraction of a second and closes the HTTP response. ``await chat.asend(text)`` does the same
+    from code; ``chat.send(text)`` blocks until the reply is complete (scripts, tests; a kernel interrupt stops it
+    like Stop). All three return the ``Message``.
+
+    **Stop** keeps what arrived: the partial reply stays on screen and becomes an ordinary assistant turn in
+    ``chat.messages`` (so the next request sends it), listed in ``chat.stopped_turns`` and marked "stopped" in
+    the history. A reply stopped before any text adds nothing, and the typed text goes back into the box.
 
     **When a turn fails** (server down, unknown model, HTTP 500, a stream cut midway, a reply with no text, an
-    image rejected, Stop pressed): the history is left exactly as before, the typed text is put back into the
-    text box (if the box is empty), attached images stay, ``chat.error`` holds a one-line message that is also
-    shown, a streamed reply's partial text stays visible in the reply area (never added to the history), and
-    ``send()`` **re-raises** the error (``anthropic.APIError``, ``StreamInterrupted``, :class:`EmptyReply`,
-    ``ImageRejected``/``ValueError``) — code never mistakes a failure for a reply. The Send button catches it:
-    the message on screen is the report.
+    image rejected): the history is left exactly as before, the typed text is put back into the text box (if the
+    box is empty), attached images stay, ``chat.error`` holds a one-line message that is also shown, a streamed
+    reply's partial text stays visible in the reply area (never added to the history), and ``send()`` /
+    ``asend()`` **re-raise** the error (``anthropic.APIError``, ``StreamInterrupted``, :class:`EmptyReply`,
+    ``ImageRejected``/``ValueError``) — code never mistakes a failure for a reply. Enter and Send catch it: the
+    message on screen is the report.
+
+    **Export.** ``chat.to_markdown()``; ``chat.save("chat.md")`` or ``chat.save("chat.json")`` (the JSON is
+    ``chat.messages``, which ``ChatWidget(client, model, messages=json.load(f))`` continues).
 
     Example:
         >>> from anthropic import Anthropic
@@ -323,6 +407,7 @@ class ChatWidget(ipywidgets.VBox):
         >>> reply = chat.send("Hello!")                       # doctest: +SKIP
         >>> [turn["role"] for turn in chat.messages]          # doctest: +SKIP
         ['user', 'assistant']
+        >>> chat.save("hello.md")                             # doctest: +SKIP
     """
 
     model = traitlets.Unicode(help="the model every request names")
@@ -330,38 +415,53 @@ class ChatWidget(ipywidgets.VBox):
     system = traitlets.Unicode("", help="system prompt ('' sends none); editable in the widget")
     stream = traitlets.Bool(True, help="show replies as they stream (StreamView) or only when complete")
     markdown = traitlets.Bool(True, help="render the model's text as safe Markdown instead of plain text")
+    thinking = traitlets.Dict(default_value=None, allow_none=True, help="the request's thinking field (None: not sent)")
     busy = traitlets.Bool(False, read_only=True, help="True while a message is being sent")
     error = traitlets.Unicode("", help="one line about the last failed turn ('' after a success)")
     turns = traitlets.Int(0, read_only=True, help="number of answered exchanges in the history")
 
     def __init__(self, client: Any, model: str, *, system: str | None = None, max_tokens: int = 1024,
                  stream: bool = True, images: bool = False, tracker: Any = None, markdown: bool = True,
+                 thinking: dict[str, Any] | None = None, messages: Iterable[dict[str, Any]] = (),
                  request_options: dict[str, Any] | None = None, **kwargs: Any):
-        if _is_async_client(client):
-            raise TypeError("ChatWidget needs a synchronous client (anthropic.Anthropic), not AsyncAnthropic")
         if int(max_tokens) < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
         clash = RESERVED_REQUEST_KEYS & set(request_options or {})
         if clash:
             raise ValueError(f"request_options cannot set {sorted(clash)}: use the ChatWidget arguments instead")
         self.client = client
+        self._clients: dict[bool, Any] = {_is_async_client(client): client}  # asynchronous? -> client
         self.tracker = tracker
         self.request_options = dict(request_options or {})
-        self._conversation = Conversation()
-        self.reply_view: Any = None  # the StreamView of the latest streamed reply (kept after a failure)
+        self._conversation = Conversation(messages)
+        self.reply_view: Any = None  # the StreamView that shows replies live: one per chat, reused by every turn
+        self._live_this_turn = False  # reply_view shows the turn in flight (not an earlier one)
+        self._reply_task: asyncio.Future | None = None  # the request in flight on the event loop (what Stop cancels)
+        self._turn_task: asyncio.Task | None = None  # a turn started by Enter / Send on the event loop
+        self._stop_requested = False
+        self._on_loop = False  # the turn in flight runs on the event loop (Stop can reach it)
 
         self.system_box = ipywidgets.Textarea(value=system or "", placeholder="No system prompt",
                                               layout=ipywidgets.Layout(width="100%"))
         self.system_section = ipywidgets.Accordion(children=[self.system_box], selected_index=None)
         self.system_section.set_title(0, "System prompt")
-        self.history_view = ipywidgets.HTML(layout=ipywidgets.Layout(max_height="480px", overflow="auto"))
+        self.history_box = ipywidgets.VBox(layout=ipywidgets.Layout(max_height="480px", overflow="auto"))
+        self.history_box.add_class("oaw-chat-history")
+        self._exchanges: list[ipywidgets.VBox] = []  # one box per answered exchange: a new turn sends only itself
+        self._pending_exchange: ipywidgets.VBox | None = None  # the exchange whose reply is awaited
+        # Every turn shares one Layout and one style: ipywidgets would otherwise send two more widgets per turn.
+        # flex 0 0 auto: in the scrolling history (a flex column) a turn keeps its height instead of being squeezed.
+        self._turn_layout, self._turn_style = ipywidgets.Layout(flex="0 0 auto"), HTMLStyle()
+        self._empty_view = ipywidgets.HTML(render_chat_empty())
         self.live_area = ipywidgets.VBox(layout=ipywidgets.Layout(display="none"))
         self.error_view = ipywidgets.HTML()
         self.status_view = ipywidgets.HTML()
-        self.text_box = ipywidgets.Textarea(placeholder="Type a message, then press Send",
-                                            layout=ipywidgets.Layout(flex="1 1 auto", width="auto"))
+        self.text_box = ChatInput(placeholder="Type a message: Enter sends, Shift+Enter adds a line")
         self.send_button = ipywidgets.Button(description="Send", icon="paper-plane", button_style="primary",
                                              layout=ipywidgets.Layout(width="auto"))
+        self.stop_button = ipywidgets.Button(description="Stop", icon="stop", button_style="warning",
+                                             tooltip="stop the reply; the text so far is kept",
+                                             layout=ipywidgets.Layout(width="auto", display="none"))
         self.upload = None
         if images:
             from .images import ImageUpload
@@ -369,14 +469,21 @@ class ChatWidget(ipywidgets.VBox):
             self.upload = ImageUpload()
         self.usage_panel = tracker.widget() if tracker is not None else None
 
-        children = [self.system_section, self.history_view, self.live_area, self.error_view, self.status_view,
-                    ipywidgets.HBox([self.text_box, self.send_button])]
+        children = [self.system_section, self.history_box, self.live_area, self.error_view, self.status_view,
+                    ipywidgets.HBox([self.text_box, self.send_button, self.stop_button],
+                                    layout=ipywidgets.Layout(align_items="flex-start"))]
         children += [part for part in (self.upload, self.usage_panel) if part is not None]
         super().__init__(children=children, model=model, max_tokens=max_tokens, system=system or "",
-                         stream=stream, markdown=markdown, **kwargs)
+                         stream=stream, markdown=markdown, thinking=thinking, **kwargs)
+        self.add_class("oaw-chat")
         traitlets.link((self, "system"), (self.system_box, "value"))
-        self.send_button.on_click(self._on_send_click)
-        self._refresh_history()
+        self.send_button.on_click(lambda _button: self._send_from_box())
+        self.text_box.on_submit(lambda _text: self._send_from_box())
+        self.stop_button.on_click(lambda _button: self.stop())
+        self.set_trait("turns", len(self._conversation.messages) // 2)
+        self._rebuild_history()
+
+    # -- the conversation --------------------------------------------------------------------------------------
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -397,7 +504,18 @@ class ChatWidget(ipywidgets.VBox):
             raise RuntimeError("cannot replace the history while a message is being sent")
         self._conversation = Conversation(history)
         self.set_trait("turns", len(self._conversation.messages) // 2)
-        self._refresh_history()
+        self._drop_pending()
+        self._rebuild_history()
+
+    @property
+    def stopped_turns(self) -> list[int]:
+        """Indexes in ``messages`` of the replies that were stopped (kept with their partial text).
+
+        Example:
+            >>> chat.stopped_turns                             # doctest: +SKIP
+            [3]
+        """
+        return self._conversation.stopped_turns
 
     def clear(self) -> None:
         """Start a new conversation (the system prompt stays).
@@ -408,48 +526,88 @@ class ChatWidget(ipywidgets.VBox):
         self.messages = []
         self.error = ""
         self.status_view.value = ""
-        self._show_live(None)
+        self._show_live(False)
+
+    def to_markdown(self) -> str:
+        """The conversation as Markdown: the model name, system prompt, every turn; stopped replies marked.
+
+        Example:
+            >>> print(chat.to_markdown())                      # doctest: +SKIP
+            # Chat with llama3.2
+            ...
+        """
+        return self._conversation.to_markdown(title=f"Chat with {self.model}", system=self.system)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the conversation to ``path``: Markdown for ``.md``, JSON (``chat.messages``) for ``.json``.
+
+        The JSON file loads back with ``ChatWidget(client, model, messages=json.load(f))``; being exactly what the
+        API takes, it holds no thinking and no "stopped" marks (the Markdown shows both). Any other suffix raises
+        ``ValueError`` and writes nothing. Returns the path written.
+
+        Example:
+            >>> chat.save("chat.md"), chat.save("chat.json")    # doctest: +SKIP
+            (PosixPath('chat.md'), PosixPath('chat.json'))
+        """
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".md":
+            text = self.to_markdown()
+        elif suffix == ".json":
+            text = json.dumps(self.messages, ensure_ascii=False, indent=1) + "\n"
+        else:
+            raise ValueError(f"cannot save a chat as {path.name!r}: use a .md file (Markdown, to read) or a .json "
+                             "file (the messages, to load back with ChatWidget(..., messages=json.load(f)))")
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    # -- sending -----------------------------------------------------------------------------------------------
 
     def send(self, text: str, images: Iterable[Any] = ()) -> Any:
-        """Send one user message (plus ``images`` and any images attached in the widget); returns the ``Message``.
+        """Send one user message (plus ``images`` and any images attached in the widget) and wait for the reply.
 
-        On failure the history is unchanged and the error is re-raised (see the class docstring).
+        Returns the ``Message``. Blocks the kernel until the reply is complete: in a notebook, Enter / Send (or
+        ``await chat.asend(text)``) keep it free and can be stopped. A kernel interrupt stops this one: the partial
+        reply is kept as with Stop, then ``KeyboardInterrupt`` is re-raised so a script stops too. On failure the
+        history is unchanged and the error is re-raised (see the class docstring).
 
         Example:
             >>> reply = chat.send("What did I just say?")      # doctest: +SKIP
             >>> reply.stop_reason                              # doctest: +SKIP
             'end_turn'
         """
-        if not isinstance(text, str):
-            raise TypeError(f"send() takes the message text (a str), not {type(text).__name__}")
-        if self.busy:
-            raise RuntimeError("a message is already being sent: wait for its reply")
-        attachments = [*images, *(self.upload.blocks if self.upload is not None else [])]
-        self.error = ""
-        self._show_live(None)  # a failed turn's partial reply stays on screen only until the next send
-        try:
-            pending = self._conversation.start_turn(text, attachments)
-        except ValueError as error:  # nothing to send, or an image rejected: no request was made
-            self._fail(error, text)
-            raise
-        self.set_trait("busy", True)
-        self._refresh_history(pending=pending)
-        try:
-            message, result = self._ask()
-            self._conversation.finish_turn(message)
-        except BaseException as error:  # Stop (KeyboardInterrupt) included: never leave a dangling user turn
-            self._fail(error, self._conversation.abandon_turn())
-            raise
-        finally:
-            self.set_trait("busy", False)
-        self.set_trait("turns", len(self._conversation.messages) // 2)
-        if self.upload is not None:
-            self.upload.clear()
-        self.status_view.value = (f'<div style="opacity: 0.7; font-size: 0.85em">'
-                                  f"{html.escape(footer_text(result))}</div>")
-        self._show_live(None)
-        self._refresh_history()
-        return message
+        self._start(text, images, on_loop=False)
+        return self._finish_blocking()
+
+    async def asend(self, text: str, images: Iterable[Any] = ()) -> Any:
+        """Send one user message without blocking the kernel: ``await chat.asend("Hello")``.
+
+        Returns the ``Message``; after ``chat.stop()`` the partial one (``stop_reason`` ``None``), or ``None`` if
+        it was stopped before any text. Failures are re-raised as with :meth:`send`.
+
+        Example:
+            >>> reply = await chat.asend("Tell me a story")    # doctest: +SKIP
+        """
+        self._start(text, images, on_loop=True)
+        return await self._finish_on_loop()
+
+    def stop(self) -> bool:
+        """Stop the reply in flight (started by Enter, Send or ``asend``); returns ``False`` if there was none.
+
+        The stream ends at once and its HTTP response is closed; the partial reply is kept (see the class
+        docstring). A blocking ``send()`` is stopped by interrupting the kernel instead.
+
+        Example:
+            >>> chat.stop()                                    # doctest: +SKIP
+            True
+        """
+        if not (self.busy and self._on_loop):
+            return False
+        self._stop_requested = True
+        task = self._reply_task
+        if task is not None and not task.done():
+            task.cancel()
+        return True
 
     # ``send`` shadows ipywidgets' ``Widget.send`` (custom comm messages), which a Box never needs;
     # DOMWidget's focus()/blur() are its only callers, so they are redirected to the text box.
@@ -469,68 +627,270 @@ class ChatWidget(ipywidgets.VBox):
         """
         self.text_box.blur()
 
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _client(self, *, asynchronous: bool) -> Any:
+        if asynchronous not in self._clients:
+            self._clients[asynchronous] = _twin_client(self.client, asynchronous=asynchronous)
+        return self._clients[asynchronous]
+
     def _request(self) -> dict[str, Any]:
+        options = dict(self.request_options)
+        if self.thinking is not None:
+            options["thinking"] = dict(self.thinking)
         return self._conversation.request(model=self.model, max_tokens=self.max_tokens, system=self.system,
-                                          **self.request_options)
+                                          **options)
 
-    def _ask(self) -> tuple[Any, Any]:
-        """One request for the pending turn: returns ``(Message, StreamResult)`` or raises."""
-        from .streaming import StreamResult
+    def _start(self, text: str, images: Iterable[Any], *, on_loop: bool) -> None:
+        """The synchronous start of a turn: checks, the pending user turn on screen, ``busy`` set."""
+        if not isinstance(text, str):
+            raise TypeError(f"send() takes the message text (a str), not {type(text).__name__}")
+        if self.busy:
+            raise RuntimeError("a message is already being sent: wait for its reply (or press Stop)")
+        attachments = [*images, *(self.upload.blocks if self.upload is not None else [])]
+        self.error = ""
+        self.status_view.value = ""
+        self._show_live(False)  # a failed turn's partial reply stays on screen only until the next send
+        self._live_this_turn = False
+        try:
+            pending = self._conversation.start_turn(text, attachments)
+        except ValueError as error:  # nothing to send, or an image rejected: no request was made
+            self._abandon(error, typed=text)
+            raise
+        self._stop_requested = False
+        self._on_loop = on_loop
+        self.stop_button.layout.display = None if on_loop else "none"
+        self.set_trait("busy", True)
+        self._show_pending(pending)
 
+    def _finish_blocking(self) -> Any:
+        """The rest of a turn started by ``_start``, blocking; a kernel interrupt counts as Stop."""
+        try:
+            message = self._ask()
+        except KeyboardInterrupt:
+            self._keep_stopped()
+            raise
+        except BaseException as error:
+            self._abandon(error)
+            raise
+        return self._conclude(message)
+
+    def _ask(self) -> Any:
+        """One blocking request for the pending turn: returns the ``Message`` or raises."""
         request = self._request()
+        client = self._client(asynchronous=False)
         if self.stream:
+            view = self._new_reply_view()
+            return view.consume(client.messages.stream(**request))
+        self.status_view.value = render_chat_status("waiting for the reply…")
+        started = time.perf_counter()
+        message = client.messages.create(**request)
+        self._record(message, time.perf_counter() - started)
+        return message
+
+    async def _finish_on_loop(self) -> Any:
+        """The rest of a turn started by ``_start``, on the event loop, where ``stop()`` can cancel it."""
+        try:
+            if self._stop_requested:  # Stop came before the request was even made
+                raise asyncio.CancelledError
+            request, streaming = self._request(), self.stream
+            client = self._client(asynchronous=True)
+            if streaming:
+                work = self._new_reply_view().aconsume(client.messages.stream(**request))
+            else:
+                self.status_view.value = render_chat_status("waiting for the reply…")
+                work = client.messages.create(**request)
+            started = time.perf_counter()
+            self._reply_task = asyncio.ensure_future(work)
+            message = await self._reply_task
+            if not streaming:
+                self._record(message, time.perf_counter() - started)
+        except asyncio.CancelledError:
+            if not self._stop_requested:  # cancelled from outside (the task awaiting asend): not a Stop
+                self._abandon(asyncio.CancelledError())
+                raise
+            return self._keep_stopped()
+        except BaseException as error:
+            self._abandon(error)
+            raise
+        finally:
+            self._reply_task = None
+        return self._conclude(message)
+
+    def _new_reply_view(self) -> Any:
+        """The live view, emptied for this turn's reply. One StreamView serves every turn: a new one per turn
+        would send its five widgets to the browser again each time."""
+        if self.reply_view is None:
             from .stream_view import StreamView
 
-            view = StreamView(markdown=self.markdown, tracker=self.tracker)
-            self._show_live(view)
-            message = view.consume(self.client.messages.stream(**request))
-            return message, view.result
-        self.status_view.value = '<div style="opacity: 0.7; font-size: 0.85em">waiting for the reply…</div>'
-        started = time.perf_counter()
-        message = self.client.messages.create(**request)
-        latency = time.perf_counter() - started
-        if self.tracker is not None:
-            self.tracker.record(message, latency_s=latency)
-        return message, StreamResult.from_message(message, duration_s=latency)
+            self.reply_view = StreamView(markdown=self.markdown, tracker=self.tracker)
+            self.live_area.children = (self.reply_view,)
+        self.reply_view.markdown = self.markdown
+        self._live_this_turn = True
+        self._show_live(True)
+        return self.reply_view
 
-    def _fail(self, error: BaseException, typed: str) -> None:
-        self.error = _one_line_error(error)
-        self.status_view.value = ""
+    def _live_result(self) -> Any:
+        """This turn's reply as the live view has it (a StreamResult), or None if it did not stream."""
+        return self.reply_view.result if self._live_this_turn else None
+
+    def _record(self, message: Any, latency_s: float) -> None:
+        if self.tracker is not None:
+            self.tracker.record(message, latency_s=latency_s)
+
+    def _conclude(self, message: Any) -> Any:
+        """A complete reply: into the history, or (no text) rolled back with :class:`EmptyReply` raised."""
+        try:
+            self._conversation.finish_turn(message)
+        except EmptyReply as error:
+            self._abandon(error)
+            raise
+        from .streaming import StreamResult
+
+        result = self._live_result() or StreamResult.from_message(message)
+        self._settle(render_chat_status(footer_text(result)))
+        if self.upload is not None:
+            self.upload.clear()
+        return message
+
+    def _keep_stopped(self) -> Any:
+        """After a stop: keep the partial reply as a stopped turn and return it as a ``Message``; ``None`` (and
+        the turn rolled back) when no text had arrived."""
+        from .streaming import message_from_result
+
+        result = self._live_result()
+        if result is None or not result.text.strip():
+            self._abandon(None, line="Stopped before any text arrived: nothing was added to the history; your "
+                                     "text is back in the box.")
+            return None
+        # stop_reason None: the server never said why the reply ended (the user ended it)
+        message = message_from_result(dataclasses.replace(result, stop_reason=None))
+        self._conversation.finish_turn(message, stopped=True)
+        self._settle(render_chat_status(f"Stopped after {len(result.text):,} characters: the partial reply is "
+                                        "kept in the history and goes with the next message."))
+        if self.upload is not None:
+            self.upload.clear()
+        return message
+
+    def _settle(self, status_html: str) -> None:
+        """The turn is in the history: show it as a turn of its own, then leave the busy state."""
+        self.set_trait("turns", len(self._conversation.messages) // 2)
+        self._show_live(False)
+        self._commit_pending()
+        self.status_view.value = status_html
+        self._end_busy()
+
+    def _abandon(self, error: BaseException | None, *, typed: str | None = None, line: str = "") -> None:
+        """Roll the pending turn back: the typed text returns to the box, the error (or ``line``) is shown."""
+        typed = self._conversation.abandon_turn() if typed is None else typed
+        if error is not None:
+            self.error = _one_line_error(error)
+        self.status_view.value = render_chat_status(line)
         if typed and not self.text_box.value.strip():
             self.text_box.value = typed
-        view = self.reply_view
-        if view is None or not (view.text or view.thinking):
-            self._show_live(None)  # nothing partial to show: the error line says it all
-        self._refresh_history()
+        partial = self._live_result()
+        if partial is None or not (partial.text or partial.thinking):
+            self._show_live(False)  # nothing partial to show: the error line says it all
+        self._drop_pending()
+        self._end_busy()
 
-    def _show_live(self, view: Any) -> None:
-        previous = self.reply_view
-        if previous is not None and previous is not view:
-            previous.close()
-        self.reply_view = view
-        self.live_area.children = (view,) if view is not None else ()
-        self.live_area.layout.display = None if view is not None else "none"
+    def _end_busy(self) -> None:
+        self.stop_button.layout.display = "none"
+        self.set_trait("busy", False)
 
-    def _refresh_history(self, pending: dict[str, Any] | None = None) -> None:
-        self.history_view.value = render_history(self._conversation.messages, markdown=self.markdown,
-                                                  pending=pending)
+    def _show_live(self, visible: bool) -> None:
+        self.live_area.layout.display = None if visible else "none"
 
-    def _on_send_click(self, _button: Any) -> None:
+    # The history is a box of exchanges, each a box of one HTML widget per turn. Sending a turn adds one exchange
+    # (the history's list of children grows by one widget id, ~45 bytes) and that exchange's own HTML; the HTML of
+    # earlier turns is never sent again.
+
+    def _turn_view(self, index: int, turn: dict[str, Any]) -> ipywidgets.HTML:
+        conversation = self._conversation
+        return ipywidgets.HTML(render_chat_turn(turn, markdown=self.markdown,
+                                                stopped=index in conversation.stopped_turns,
+                                                thinking=conversation.thinking_of(index)),
+                               layout=self._turn_layout, style=self._turn_style)
+
+    def _exchange(self, *views: ipywidgets.HTML) -> ipywidgets.VBox:
+        return ipywidgets.VBox(views, layout=self._turn_layout)
+
+    def _rebuild_history(self) -> None:
+        """Draw every answered turn anew (a new history, or Markdown switched); a pending turn stays."""
+        for exchange in self._exchanges:
+            for view in exchange.children:
+                view.close()
+            exchange.close()
+        messages = self._conversation.messages
+        self._exchanges = [self._exchange(self._turn_view(index, messages[index]),
+                                          self._turn_view(index + 1, messages[index + 1]))
+                           for index in range(0, len(messages), 2)]
+        self._show_exchanges()
+
+    def _show_exchanges(self) -> None:
+        shown = [*self._exchanges, *([self._pending_exchange] if self._pending_exchange is not None else [])]
+        self.history_box.children = tuple(shown) if shown else (self._empty_view,)
+        self.text_box.scroll_history()
+
+    def _show_pending(self, pending: dict[str, Any]) -> None:
+        user_view = ipywidgets.HTML(render_chat_turn(pending, markdown=self.markdown), layout=self._turn_layout,
+                                    style=self._turn_style)
+        user_view.add_class("oaw-chat-pending")
+        self._pending_exchange = self._exchange(user_view)
+        self._show_exchanges()
+
+    def _drop_pending(self) -> None:
+        exchange, self._pending_exchange = self._pending_exchange, None
+        self._show_exchanges()
+        if exchange is not None:
+            for view in exchange.children:
+                view.close()
+            exchange.close()
+
+    def _commit_pending(self) -> None:
+        """The pending user turn is answered: it stays as it is (only its mark goes) and the reply joins it."""
+        messages = self._conversation.messages
+        exchange, self._pending_exchange = self._pending_exchange, None
+        reply_view = self._turn_view(len(messages) - 1, messages[-1])
+        if exchange is None:
+            exchange = self._exchange(self._turn_view(len(messages) - 2, messages[-2]), reply_view)
+            self._exchanges.append(exchange)
+            self._show_exchanges()
+            return
+        exchange.children[0].remove_class("oaw-chat-pending")
+        exchange.children = (exchange.children[0], reply_view)
+        self._exchanges.append(exchange)  # already on screen: the history's list of children stays as it is
+        self.text_box.scroll_history()
+
+    def _send_from_box(self) -> None:
+        """Enter or Send: start a turn with the text box's text; on the event loop when there is one."""
+        if self.busy:
+            return  # a reply is streaming: the text stays in the box until it is done (or stopped)
         text = self.text_box.value
         if not text.strip() and not (self.upload is not None and self.upload.blocks):
             self.error = "Nothing to send: type a message (or attach an image) first."
             return
         self.text_box.value = ""  # it comes back if the turn fails
+        loop = _running_loop()
         try:
-            self.send(text)
+            self._start(text, (), on_loop=loop is not None)
+            if loop is None:  # a script or test calling .click(): no loop to run on, so block as send() does
+                self._finish_blocking()
         except Exception:
-            pass  # already reported: self.error is on screen and the text is back in the box
+            return  # already reported: self.error is on screen and the text is back in the box
+        if loop is not None:
+            self._turn_task = loop.create_task(self._finish_quietly())
+
+    async def _finish_quietly(self) -> None:
+        try:
+            await self._finish_on_loop()
+        except Exception:
+            pass  # already reported on screen (self.error), like a click on Send
 
     @traitlets.observe("busy")
     def _busy_changed(self, change: dict[str, Any]) -> None:
         busy = change["new"]
         self.send_button.disabled = busy
-        self.text_box.disabled = busy
         self.send_button.description = "Sending…" if busy else "Send"
 
     @traitlets.observe("error")
@@ -540,21 +900,23 @@ class ChatWidget(ipywidgets.VBox):
     @traitlets.observe("markdown")
     def _markdown_changed(self, _change: dict[str, Any]) -> None:
         if hasattr(self, "_conversation"):
-            self._refresh_history()
+            self._rebuild_history()
+
+    @traitlets.validate("thinking")
+    def _valid_thinking(self, proposal: dict[str, Any]) -> dict[str, Any] | None:
+        value = proposal["value"]
+        if value is not None and value.get("type") not in ("enabled", "disabled", "adaptive"):
+            raise traitlets.TraitError(f"thinking must be None, {{'type': 'disabled'}} or {{'type': 'enabled', "
+                                       f"'budget_tokens': N}}, not {value!r}")
+        return value
 
     def __repr__(self) -> str:
         return f"ChatWidget(model={self.model!r}, turns={self.turns}, stream={self.stream})"
 
 
-def _is_async_client(client: Any) -> bool:
-    from anthropic import AsyncAnthropic  # here, not at import time: keeps `import ollama_anthropic_widgets` cheap
-
-    return isinstance(client, AsyncAnthropic)
-
-
 def _one_line_error(error: BaseException) -> str:
-    if isinstance(error, KeyboardInterrupt):
-        return "Stopped: nothing was added to the history; your text is back in the box."
+    if isinstance(error, asyncio.CancelledError):
+        return "Cancelled before the reply was complete: nothing was added; your text is back in the box."
     if isinstance(error, (EmptyReply, ValueError)):
         return " ".join(str(error).split())
     from .streaming import describe_error

@@ -228,3 +228,97 @@ def render_error(message: str) -> str:
         '<div class="sv-error" style="color: var(--jp-error-color1, #d32f2f)">⚠ &lt;b&gt;boom&lt;/b&gt;</div>'
     """
     return f'<div class="sv-error" style="color: var(--jp-error-color1, #d32f2f)">⚠ {html.escape(message)}</div>'
+
+
+# ==================================================================================================================
+# Chat (ChatWidget): appended by the chat work. Every element carries an ``oaw-chat-*`` class and no inline style;
+# the rules for those classes are CHAT_CSS, one constant, to be merged into the kit's stylesheet. The user's text is
+# escaped as typed, the model's goes through render_text / render_thinking above: nothing becomes live HTML.
+# ==================================================================================================================
+
+CHAT_CSS = """\
+.oaw-chat-history { padding-right: 4px; }
+.oaw-chat-turn { margin: 4px 0; padding: 4px 8px; border-radius: 6px; }
+.oaw-chat-user { background: var(--jp-layout-color2, #f3f3f3); }
+.oaw-chat-label { font-weight: bold; font-size: 0.85em; opacity: 0.7; }
+.oaw-chat-pending .oaw-chat-turn { opacity: 0.6; }
+.oaw-chat-pending .oaw-chat-label::after { content: " · sending…"; font-weight: normal; }
+.oaw-chat-stopped-mark { font-weight: normal; margin-left: 0.5em; padding: 0 6px; border-radius: 8px;
+  background: var(--jp-warn-color3, #fff3cd); color: var(--jp-warn-color0, #7a5c00); }
+.oaw-chat-text { white-space: pre-wrap; }
+.oaw-chat-image, .oaw-chat-block, .oaw-chat-empty { opacity: 0.7; }
+.oaw-chat-status { opacity: 0.7; font-size: 0.85em; }
+.oaw-chat-input { flex: 1 1 auto; min-width: 0; }
+.oaw-chat-input textarea { width: 100%; box-sizing: border-box; min-height: 4.2em; resize: vertical;
+  font: inherit; padding: 4px 6px; color: var(--jp-ui-font-color1, inherit);
+  background: var(--jp-layout-color1, white); border: 1px solid var(--jp-border-color1, #bdbdbd); border-radius: 2px; }
+.oaw-chat-input textarea:focus { outline: 1px solid var(--jp-brand-color1, #1976d2); }
+"""
+
+CHAT_ROLE_LABELS = {"user": "You", "assistant": "Assistant"}
+
+
+def _chat_block(block: Any, *, markdown: bool) -> str:
+    from .messages import field_of  # here: this section is appended, the module's imports stay the kit's
+
+    kind = field_of(block, "type")
+    if kind == "text":
+        text = str(field_of(block, "text") or "")
+        if markdown:
+            return render_text(text, markdown=True)
+        return f'<div class="oaw-chat-text">{html.escape(text)}</div>'
+    if kind == "image":
+        source = field_of(block, "source") or {}
+        media_type = field_of(source, "media_type") or field_of(source, "type") or "image"
+        data = field_of(source, "data") or ""
+        size = f", {len(data) * 3 // 4 / 1000:.0f} KB" if data else ""
+        return f'<div class="oaw-chat-image">🖼 {html.escape(f"image ({media_type}{size})")}</div>'
+    return f'<div class="oaw-chat-block">{html.escape(f"[{kind} block]")}</div>'
+
+
+def render_chat_turn(turn: Any, *, markdown: bool = True, stopped: bool = False, thinking: str = "") -> str:
+    """One chat turn as safe HTML: a role label, the thinking (collapsed), then each block.
+
+    The user's text is escaped as typed; the model's text is safe Markdown (:func:`render_text`), its thinking a
+    closed ``<details>`` (:func:`render_thinking`); an image is a caption, never an ``<img>``. ``stopped`` marks a
+    reply the user stopped.
+
+    Example:
+        >>> html = render_chat_turn({"role": "assistant", "content": [{"type": "text", "text": "<img src=x>"}]},
+        ...                         stopped=True, thinking="hmm")
+        >>> "&lt;img" in html, "oaw-chat-stopped" in html, "<details" in html and " open" not in html
+        (True, True, True)
+    """
+    from .messages import field_of
+
+    role = str(field_of(turn, "role") or "?")
+    content = field_of(turn, "content")
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
+    label = html.escape(CHAT_ROLE_LABELS.get(role, role))
+    if stopped:
+        label += '<span class="oaw-chat-stopped-mark">⏹ stopped</span>'
+    as_markdown = markdown and role == "assistant"
+    body = render_thinking(thinking) if thinking and role == "assistant" else ""
+    body += "".join(_chat_block(block, markdown=as_markdown) for block in blocks)
+    classes = f"oaw-chat-turn oaw-chat-{html.escape(role)}" + (" oaw-chat-stopped" if stopped else "")
+    return f'<div class="{classes}"><div class="oaw-chat-label">{label}</div>{body}</div>'
+
+
+def render_chat_empty() -> str:
+    """What an empty chat history shows.
+
+    Example:
+        >>> render_chat_empty()
+        '<div class="oaw-chat-empty">No messages yet.</div>'
+    """
+    return '<div class="oaw-chat-empty">No messages yet.</div>'
+
+
+def render_chat_status(line: str) -> str:
+    """One escaped status line under the chat (the reply's footer, "stopped after …", "waiting for the reply…").
+
+    Example:
+        >>> render_chat_status("stop_reason: end_turn <ok>")
+        '<div class="oaw-chat-status">stop_reason: end_turn &lt;ok&gt;</div>'
+    """
+    return f'<div class="oaw-chat-status">{html.escape(line)}</div>' if line else ""

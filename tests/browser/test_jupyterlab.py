@@ -13,9 +13,20 @@ To the copy of the streaming lesson the test appends two cells (the lesson files
    does not sanitize, so it must become an element and run. That proves the two detectors used for (1), an
    ``img`` element query and the browser's dialog event, would catch a leak.
 
-In the chat lesson, after Run All, the test types a message into the ChatWidget and clicks Send in the browser,
-then waits for the streamed reply. Every run ends with the server's API shutdown (it stops the kernels), and
-the test fails if a kernel process outlives it.
+In the chat lesson, after Run All, the test uses the ChatWidget as a learner does: Shift+Enter in the text box
+adds a line (nothing is sent, no cell runs), Enter sends and the reply streams. To the copy of the lesson it
+appends a second chat with room for a long reply (max_tokens=1500, a prompt the model answers at length:
+a *real* reply from the live server, not a replay): while that reply streams, another cell runs (the kernel is
+free), then Stop is clicked; the text must stop growing within 1 s, the kernel be idle, the partial reply stay
+in the history marked "stopped", and the next message (sent with the Send button) get its reply.
+
+In the image lesson, a 4000×3000 photo and an SVG saved as ``.png`` (both written by the test) go through the
+real file chooser of ImageUpload (a click on its button opens the chooser of the FileUpload's
+``<input type=file>``, and Playwright picks the files there): the photo
+must come back as a resized preview, the SVG as one clear rejection.
+
+Every run ends with the server's API shutdown (it stops the kernels), and the test fails if a kernel process
+outlives it.
 """
 
 from __future__ import annotations
@@ -49,6 +60,8 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 LAB_PORT = int(os.environ.get("LAB_TEST_PORT") or int(os.environ.get("ENGINE_TEST_PORT", "18435")) + 100)
 STREAMING_LESSON = "02_streaming.ipynb"
 CHAT_LESSON = "11_streaming_chat.ipynb"
+IMAGES_LESSON = "07_images.ipynb"
+LONG_PROMPT = "Write a very long story about a dragon who learns to cook. Use many chapters."
 PAYLOAD = "<img src=x onerror=alert(1)>"
 CONTROL_PAYLOAD = "<img src=y onerror=alert(2)>"
 # The input count may carry a note ("38 in (37 cached)") or be "?": llama-server sometimes sends no
@@ -122,8 +135,24 @@ display(ipywidgets.HTML(value={payload!r}))
 '''
 
 
+STOP_CHAT_CELL = '''\
+# Added by tests/browser/test_jupyterlab.py to a temporary copy of this lesson (never to the lesson itself).
+# A second chat with room for a long reply, so that Stop can be clicked while it streams.
+stop_chat = ChatWidget(client, MODEL, max_tokens=1500)
+stop_chat.add_class("browser-stop-chat")
+stop_chat
+'''
+
+RESPONSIVE_CELL = '''\
+# Added by the browser test: run again while a chat reply streams, to show that the kernel is free meanwhile.
+import datetime
+
+print("kernel answered at", datetime.datetime.now().strftime("%H:%M:%S.%f"))
+'''
+
+
 def prepare_copies(workdir: Path) -> Path:
-    """Copy the lessons (with their images) into ``workdir`` and append the test cells to the streaming one."""
+    """Copy the lessons (with their images) into ``workdir`` and append the test cells to two of them."""
     notebooks = workdir / "notebooks"
     shutil.copytree(LESSONS, notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     streaming = notebooks / STREAMING_LESSON
@@ -133,6 +162,12 @@ def prepare_copies(workdir: Path) -> Path:
         nb.cells.append(nbformat.v4.new_code_cell(INJECTION_CELL.format(root=str(ROOT))))
         nb.cells.append(nbformat.v4.new_code_cell(CONTROL_CELL.format(payload=CONTROL_PAYLOAD)))
         nbformat.write(nb, streaming)
+    chat = notebooks / CHAT_LESSON
+    if chat.exists():
+        nb = nbformat.read(chat, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(STOP_CHAT_CELL))
+        nb.cells.append(nbformat.v4.new_code_cell(RESPONSIVE_CELL))
+        nbformat.write(nb, chat)
     return notebooks
 
 
@@ -257,44 +292,194 @@ def test_streaming_lesson_streams_charts_and_keeps_model_text_inert(lab_browser)
     page.close()
 
 
-def test_chat_lesson_replies_after_run_all_and_after_a_click_on_send(lab_browser):
+
+# ------------------------------------------------------------------------------------------------------------ chat
+
+# The length of the newest reply in a chat: the live view while it streams, the history's last reply afterwards.
+NEWEST_REPLY_CHARS = """chat => {
+    const live = [...chat.querySelectorAll('.stream-view .sv-text')].filter(node => node.offsetParent !== null);
+    if (live.length) return live[live.length - 1].innerText.length;
+    const replies = chat.querySelectorAll('.oaw-chat-assistant .sv-text');
+    return replies.length ? replies[replies.length - 1].innerText.length : 0;
+}"""
+
+
+def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.1):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def kernel_status(page) -> str:
+    return page.locator(f"{VISIBLE_NOTEBOOK} .jp-Notebook-ExecutionIndicator").first.get_attribute("data-status")
+
+
+def test_chat_lesson_enter_shift_enter_stop_and_the_next_message(lab_browser):
     page, _ = run_lesson(lab_browser, CHAT_LESSON)
     stem = Path(CHAT_LESSON).stem
     assert assert_images_rendered(page) >= 1, "no usage chart rendered"
 
-    chats = page.locator(f"{VISIBLE_NOTEBOOK} .jp-OutputArea-output", has=page.locator(".chat-history"))
-    assert chats.count() >= 1, "no ChatWidget rendered"
-    chat = chats.last
+    chats = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-chat")
+    assert chats.count() == 2, f"expected the lesson's chat and the test's stop chat, found {chats.count()}"
+    chat = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-chat:not(.browser-stop-chat)").first
     chat.scroll_into_view_if_needed()
-    replies = chat.locator(".chat-turn.chat-assistant")
+    replies, users = chat.locator(".oaw-chat-assistant"), chat.locator(".oaw-chat-user")
     before = replies.count()
     assert before >= 1, "the lesson's own chat.send() calls left no reply in the widget"
     panel_chart = chat.locator("img.widget-image")
     assert panel_chart.count() == 1 and panel_chart.evaluate("img => img.complete && img.naturalWidth > 100")
     assert_redrawn(panel_chart)
-    redraws_before = page.evaluate("window.streamTextRedraws")
+    prompts_before = page.locator(f"{VISIBLE_NOTEBOOK} .jp-CodeCell .jp-InputPrompt").all_inner_texts()
 
-    # A learner's turn, typed and sent in the browser: the click travels over the widget comm to the kernel.
-    question = "Say hello in one short sentence."
-    chat.locator(".widget-textarea textarea").last.fill(question)
-    chat.locator("button", has_text="Send").last.click()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and replies.count() <= before:
-        time.sleep(0.5)
-    assert replies.count() == before + 1, "ChatWidget showed no new reply after Send"
+    # Shift+Enter: a new line in the box; nothing is sent and no cell runs.
+    box = chat.locator(".oaw-chat-input textarea")
+    box.click()
+    box.press_sequentially("Say hello in one short sentence.")
+    box.press("Shift+Enter")
+    box.press_sequentially("Then say goodbye.")
+    time.sleep(1.0)
+    assert box.input_value() == "Say hello in one short sentence.\nThen say goodbye."
+    assert replies.count() == before and users.count() == before, "Shift+Enter sent the message"
+    assert page.locator(f"{VISIBLE_NOTEBOOK} .jp-CodeCell .jp-InputPrompt").all_inner_texts() == prompts_before, (
+        "Shift+Enter in the chat's text box ran a notebook cell")
+
+    # Enter: sent, and the reply streams into the chat.
+    redraws_before = page.evaluate("window.streamTextRedraws")
+    box.press("Enter")
+    wait_for(lambda: replies.count() == before + 1, 300, "the reply to Enter")
     streamed = page.evaluate("window.streamTextRedraws") - redraws_before
-    print(f"[browser] chat reply after Send: {streamed} live text redraws")
-    assert streamed >= 2, "the reply to Send was not streamed into the chat's StreamView"
-    assert chat.locator(".chat-turn.chat-user").last.inner_text().strip().endswith(question)
+    print(f"\n[browser] chat reply after Enter: {streamed} live text redraws")
+    assert streamed >= 2, "the reply to Enter was not streamed into the chat's StreamView"
+    assert box.input_value() == "", "the text box was not emptied after sending"
+    sent = users.last.locator(".oaw-chat-text").inner_text()
+    assert sent == "Say hello in one short sentence.\nThen say goodbye.", sent
     assert replies.last.locator(".sv-text").inner_text().strip(), "the new reply is empty"
-    chat_text = chat.inner_text()
-    assert FOOTER.search(chat_text), f"no token footer under the chat:\n{chat_text[-1500:]}"
+    assert FOOTER.search(chat.inner_text()), f"no token footer under the chat:\n{chat.inner_text()[-1500:]}"
+    chat.screenshot(path=str(ARTIFACTS / f"{stem}-enter.png"))
+
+    # Stop: a long reply from the live server, stopped while it streams.
+    stop_chat = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-chat.browser-stop-chat")
+    stop_chat.scroll_into_view_if_needed()
+    stop_box = stop_chat.locator(".oaw-chat-input textarea")
+    stop_box.fill(LONG_PROMPT)
+    stop_box.press("Enter")
+    stop_button = stop_chat.locator("button", has_text="Stop")
+    wait_for(lambda: stop_chat.evaluate(NEWEST_REPLY_CHARS) > 40, 300, "the long reply to start streaming")
+    assert stop_button.is_visible(), "no Stop button while the reply streams"
+
+    # The kernel is free while the reply streams: another cell runs and answers meanwhile.
+    responsive = page.locator(f"{VISIBLE_NOTEBOOK} .jp-CodeCell", has_text="while a chat reply streams")
+    answer_before = responsive.locator(".jp-OutputArea").inner_text()
+    responsive.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+
+    def answered() -> bool:
+        answer = responsive.locator(".jp-OutputArea").inner_text()
+        return "kernel answered at" in answer and answer != answer_before
+
+    wait_for(answered, 60, "a cell to run while the reply streams")
+    growing_from = stop_chat.evaluate(NEWEST_REPLY_CHARS)
+    time.sleep(0.5)
+    still_streaming = stop_button.is_visible() and stop_chat.evaluate(NEWEST_REPLY_CHARS) > growing_from
+    print(f"[browser] a cell ran while the reply streamed; the reply was still growing after it: {still_streaming}")
+    assert still_streaming, "the reply stopped streaming before Stop was clicked: the test proves nothing"
+    stop_chat.scroll_into_view_if_needed()
+    stop_chat.screenshot(path=str(ARTIFACTS / f"{stem}-streaming.png"))
+
+    stop_button.click()
+    clicked = time.monotonic()
+    at_click = stop_chat.evaluate(NEWEST_REPLY_CHARS)
+    time.sleep(max(0.0, clicked + 1.0 - time.monotonic()))
+    after_1s = stop_chat.evaluate(NEWEST_REPLY_CHARS)
+    stopped_turn = stop_chat.locator(".oaw-chat-assistant.oaw-chat-stopped")
+    stopped_in_1s = stopped_turn.count()
+    time.sleep(1.0)
+    after_2s = stop_chat.evaluate(NEWEST_REPLY_CHARS)
+    print(f"[browser] reply length at Stop {at_click}, 1 s later {after_1s}, 2 s later {after_2s} characters")
+    assert stopped_in_1s == 1, "no reply marked stopped in the history 1 s after Stop"
+    assert after_1s == after_2s, "the reply was still growing 1 s after Stop"
+    assert not stop_button.is_visible()
+    wait_for(lambda: kernel_status(page) == "idle", 10, "the kernel to be idle after Stop")
+    assert "stopped" in stopped_turn.locator(".oaw-chat-label").inner_text()
+    assert "Stopped after" in stop_chat.inner_text()
+    stop_chat.screenshot(path=str(ARTIFACTS / f"{stem}-stopped.png"))
+
+    # The next message (with the Send button this time) gets a reply; the stopped one stays.
+    stop_box.fill("Say hello in one short sentence.")
+    stop_chat.locator("button", has_text="Send").click()
+    stop_replies = stop_chat.locator(".oaw-chat-assistant")
+    wait_for(lambda: stop_replies.count() == 2 and not stop_button.is_visible(), 300, "the reply after Stop")
+    assert stop_replies.last.locator(".sv-text").inner_text().strip(), "the reply after Stop is empty"
+    assert stop_chat.locator(".oaw-chat-stopped").count() == 1 and "⚠" not in stop_chat.inner_text()
     assert "Error displaying widget" not in page.locator(VISIBLE_NOTEBOOK).inner_text()
-    # The history box scrolls (max-height): show its end, where the turn sent from the browser is.
-    chat.locator(".chat-history").evaluate("""history => {
-        for (let box = history; box && !box.classList.contains('jp-OutputArea-output'); box = box.parentElement)
-            if (box.scrollHeight > box.clientHeight) box.scrollTop = box.scrollHeight;
-    }""")
-    chat.screenshot(path=str(ARTIFACTS / f"{stem}-chat.png"))
+    wait_for(lambda: kernel_status(page) == "idle", 10, "the kernel to be idle after the last reply")
+    stop_chat.screenshot(path=str(ARTIFACTS / f"{stem}-after-stop.png"))
     page.screenshot(path=str(ARTIFACTS / f"{stem}-end.png"))
+    page.close()
+
+
+# ---------------------------------------------------------------------------------------------------------- images
+
+
+def photo_and_fake_png(folder: Path) -> tuple[Path, Path]:
+    """A 4000×3000 JPEG that compresses like a photo (gradients, shapes, grain) and an SVG named ``.png``."""
+    import random
+
+    from PIL import Image, ImageDraw
+
+    width, height = 4000, 3000
+    light = Image.linear_gradient("L").resize((width, height))
+    photo = Image.merge("RGB", (light, light.point(lambda v: 120 + v // 3), light.point(lambda v: 255 - v // 2)))
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse((2600, 400, 3400, 1200), fill=(250, 210, 80))
+    draw.polygon([(0, 3000), (1400, 1500), (2600, 3000)], fill=(60, 90, 60))
+    draw.polygon([(1800, 3000), (3100, 1700), (4000, 2400), (4000, 3000)], fill=(80, 110, 70))
+    grain = random.Random(7)
+    for _ in range(60_000):
+        draw.point((grain.randrange(width), grain.randrange(height)), fill=(grain.randrange(256),) * 3)
+    photo_path = folder / "holiday-photo.jpg"
+    photo.save(photo_path, "JPEG", quality=88)
+    fake_path = folder / "logo.png"
+    fake_path.write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+                         '<rect width="10" height="10"/></svg>\n', encoding="utf-8")
+    return photo_path, fake_path
+
+
+def test_image_lesson_upload_through_the_real_file_chooser(lab_browser, tmp_path):
+    page, _ = run_lesson(lab_browser, IMAGES_LESSON)
+    stem = Path(IMAGES_LESSON).stem
+    photo_path, fake_path = photo_and_fake_png(tmp_path)
+    print(f"\n[browser] uploading {photo_path.name} ({photo_path.stat().st_size / 1e6:.1f} MB, 4000×3000) and "
+          f"{fake_path.name} (an SVG)")
+
+    picker = page.locator(f"{VISIBLE_NOTEBOOK} .widget-upload").first
+    picker.scroll_into_view_if_needed()
+    # The FileUpload's <input type=file> is not in the page: a click on the button opens the file chooser.
+    with page.expect_file_chooser() as chooser_opened:
+        picker.click()
+    chooser = chooser_opened.value
+    assert chooser.is_multiple() and chooser.element.get_attribute("accept") == "image/*"
+    chooser.set_files([str(photo_path), str(fake_path)])
+
+    upload = page.locator(f"{VISIBLE_NOTEBOOK} .jp-OutputArea-output", has=page.locator(".widget-upload")).first
+    preview = upload.locator("img.widget-image")
+    try:
+        wait_for(lambda: preview.count() == 1 and preview.evaluate("img => img.complete && img.naturalWidth > 0"),
+                 120, "the resized preview")
+    finally:
+        upload.screenshot(path=str(ARTIFACTS / f"{stem}-upload.png"))
+    size = preview.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    status = upload.locator(".widget-html").first.inner_text()
+    print(f"[browser] preview {size[0]}×{size[1]}; status:\n{status}")
+    assert size == [1568, 1176], f"the preview is {size}, not the photo resized to 1568×1176"
+    assert f"{photo_path.name}: 1568×1176 JPEG" in status
+    rejections = [line for line in status.splitlines() if line.startswith("✘")]
+    assert len(rejections) == 1 and fake_path.name in rejections[0] and "SVG" in rejections[0], status
+    assert "1 image ready" in status
+    assert "Error displaying widget" not in page.locator(VISIBLE_NOTEBOOK).inner_text()
+    upload.screenshot(path=str(ARTIFACTS / f"{stem}-upload.png"))
     page.close()

@@ -5,7 +5,11 @@ The model's wording is not checked (a 135M model's text is poor): only structure
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import anthropic
+import pytest
 from ollama_anthropic_widgets import ChatWidget, UsageTracker
 
 SYSTEM = "You are a friendly assistant. Answer in one sentence."
@@ -54,3 +58,43 @@ def test_unknown_model_or_single_model_server(live_client):
         assert chat.messages == [] and chat.text_box.value == "Hello" and "HTTP 404" in chat.error
     else:
         assert [turn["role"] for turn in chat.messages] == ["user", "assistant"]
+
+
+LONG_PROMPT = "Write a very long story about a dragon who learns to cook. Use many chapters."
+
+
+def test_stop_a_live_reply_then_the_next_turn_sends_the_partial_reply(live_client, live_model):
+    """Stop on the event loop against the real server: the stream ends at once, the partial reply is kept as the
+    assistant turn, and the next request (which carries it) gets an answer. The engine serves one request at a time
+    (-np 1): had the stopped generation gone on, the next reply would wait behind it."""
+    chat = ChatWidget(live_client, live_model, system=SYSTEM, max_tokens=1500)
+
+    async def scenario():
+        turn = asyncio.create_task(chat.asend(LONG_PROMPT))
+        deadline = time.perf_counter() + 60
+        while not (chat.reply_view is not None and len(chat.reply_view.text) > 40):
+            assert time.perf_counter() < deadline and not turn.done(), chat.error
+            await asyncio.sleep(0.02)
+        began = time.perf_counter()
+        assert chat.stop()
+        message = await turn
+        latency = time.perf_counter() - began
+        answered = time.perf_counter()
+        reply = await chat.asend("Summarize that in one sentence.")
+        return message, latency, time.perf_counter() - answered, reply
+
+    message, latency, next_turn_s, reply = asyncio.run(scenario())
+    print(f"\n[chat] Stop latency {latency * 1000:.0f} ms; the next turn took {next_turn_s:.2f} s")
+    assert latency <= 0.5
+    partial = message.content[-1].text
+    assert message.stop_reason is None and partial.strip()
+    assert chat.messages[1] == {"role": "assistant", "content": [{"type": "text", "text": partial}]}
+    assert chat.stopped_turns == [1] and chat.turns == 2 and chat.error == ""
+    assert reply.stop_reason in ("end_turn", "max_tokens") and chat.messages[3]["content"][0]["text"].strip()
+
+
+@pytest.mark.parametrize("thinking", [{"type": "disabled"}, {"type": "enabled", "budget_tokens": 1024}])
+def test_thinking_option_is_accepted_by_the_server(live_client, live_model, thinking):
+    chat = ChatWidget(live_client, live_model, max_tokens=32, thinking=thinking)
+    reply = chat.send("Hello")
+    assert reply.stop_reason in ("end_turn", "max_tokens") and chat.turns == 1 and chat.error == ""

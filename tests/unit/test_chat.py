@@ -5,26 +5,35 @@ Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings
 - error_500_image: recorded from the engine (image block to a text-only model);
 - ollama_error_404_unknown_model, ollama_stream_xss, chat_xss_create, chat_thinking_only_stream: constructed per
   facts.md §1 in Ollama's wire format (build_ollama_transcripts.py, build_chat_transcripts.py);
+- ollama_stream_thinking_text: constructed the same way (a qwen3-style reply: thinking, then text);
 - the 404 with a hostile model name below is built in this file, in the same format (Ollama echoes the name).
 The replayer serves responses in order and checks the path only; where a test pairs a request with a response
-recorded for a different request, it says so.
+recorded for a different request, it says so. The Stop tests serve a recorded engine stream slowly
+(tests/chat_samples.py: the engine's ``stream_poem`` reply, lengthened by repeating its real deltas as in
+tests/stream_samples.py, one SSE frame every 20 ms) through the real ``AsyncAnthropic`` SDK client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import socket
+import time
 from html.parser import HTMLParser
 
 import anthropic
 import httpx2
 import pytest
+import traitlets
 from ollama_anthropic_widgets import ChatWidget, StreamInterrupted, UsageTracker
-from ollama_anthropic_widgets.chat import Conversation, EmptyReply, check_history, render_history, reply_turn
+from ollama_anthropic_widgets.chat import Conversation, EmptyReply, check_history, reply_turn
+from ollama_anthropic_widgets.render import render_chat_turn
 from PIL import Image
 
+from tests.chat_samples import paced_async_client
 from tests.replay import load_recording, replay_client
+from tests.stream_samples import lengthened_exchanges
 
 SYSTEM = "You are a friendly assistant. Answer in one or two sentences."  # what record_chat.py sent
 TURNS = ("Hi! My name is Ming.", "What is my name?")
@@ -38,6 +47,16 @@ def exchanges(name: str, *indexes: int) -> list[dict]:
 
 def roles(messages: list[dict]) -> list[str]:
     return [turn["role"] for turn in messages]
+
+
+def turn_views(chat: ChatWidget) -> list:
+    """The history's turn widgets, in order (the history is a box of exchanges, each a box of turns)."""
+    return [view for exchange in chat.history_box.children for view in getattr(exchange, "children", [exchange])]
+
+
+def history_html(chat: ChatWidget) -> str:
+    """What the history shows: the HTML of its turn widgets, in order."""
+    return "".join(view.value for view in turn_views(chat))
 
 
 def png_bytes(size=(8, 8)) -> bytes:
@@ -192,7 +211,7 @@ def test_two_streamed_turns_send_the_whole_history_and_system():
     assert chat.live_area.layout.display == "none"  # the reply now lives in the history view
     assert "end_turn" in chat.status_view.value
     for turn in chat.messages:
-        assert turn["content"][0]["text"].split()[0] in chat.history_view.value
+        assert turn["content"][0]["text"].split()[0] in history_html(chat)
 
 
 def test_non_streamed_turns_use_create_and_record_usage():
@@ -212,11 +231,11 @@ def test_send_button_sends_the_text_box_and_clears_it():
     client, replayer = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
     states = []
-    chat.observe(lambda change: states.append((change["new"], chat.send_button.disabled, chat.text_box.disabled)),
-                 "busy")
+    chat.observe(lambda change: states.append((change["new"], chat.send_button.disabled,
+                                               chat.stop_button.layout.display)), "busy")
     chat.text_box.value = TURNS[0]
-    chat.send_button.click()
-    assert states == [(True, True, True), (False, False, False)]  # locked while sending
+    chat.send_button.click()  # no event loop here (a script): the turn blocks, so Stop is never offered
+    assert states == [(True, True, "none"), (False, False, "none")]  # Send locked while sending
     assert chat.text_box.value == "" and roles(chat.messages) == ["user", "assistant"]
     assert replayer.requests[0]["json"]["messages"][0]["content"][0]["text"] == TURNS[0]
 
@@ -250,10 +269,19 @@ def test_request_options_reach_the_server_and_cannot_override_the_basics():
         ChatWidget(client, MODEL, request_options={"max_tokens": 5})
 
 
-def test_async_client_is_refused_with_a_clear_message():
-    client, _ = replay_client([], asynchronous=True)
-    with pytest.raises(TypeError, match="synchronous client"):
-        ChatWidget(client, MODEL)
+def test_an_async_client_is_used_as_given_and_its_sync_twin_keeps_its_settings():
+    client, replayer = replay_client(exchanges("chat_stream_two_turns", 0), asynchronous=True)
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64)
+    message = asyncio.run(chat.asend(TURNS[0]))
+    assert message.stop_reason == "end_turn" and roles(chat.messages) == ["user", "assistant"]
+    assert replayer.requests[0]["json"]["messages"][0]["content"][0]["text"] == TURNS[0]
+
+    watched = UsageTracker().watch(anthropic.Anthropic(base_url="http://127.0.0.1:9", api_key="k", max_retries=1,
+                                                       timeout=7))
+    twin = ChatWidget(watched, MODEL)._client(asynchronous=True)
+    assert isinstance(twin, anthropic.AsyncAnthropic)
+    assert (str(twin.base_url), twin.api_key, twin.max_retries, twin.timeout) == ("http://127.0.0.1:9", "k", 1, 7)
+    assert twin.middleware == watched.middleware and twin.middleware  # UsageTracker.watch keeps counting
 
 
 def test_assigning_messages_validates_and_continues_from_there():
@@ -267,7 +295,18 @@ def test_assigning_messages_validates_and_continues_from_there():
         chat.messages = earlier[:1]
     assert len(chat.messages) == 4 and chat.turns == 2  # unchanged by the refused assignment
     chat.clear()
-    assert chat.messages == [] and chat.turns == 0 and "No messages yet" in chat.history_view.value
+    assert chat.messages == [] and chat.turns == 0 and "No messages yet" in history_html(chat)
+
+
+def test_messages_argument_continues_a_conversation():
+    earlier = load_recording("chat_create_two_turns")["exchanges"][1]["request"]["json"]["messages"][:2]
+    client, replayer = replay_client(exchanges("chat_create_two_turns", 1))
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False, messages=earlier)
+    assert chat.turns == 1 and len(turn_views(chat)) == 2
+    chat.send(TURNS[1])
+    assert replayer.requests[0]["json"]["messages"][:2] == earlier
+    with pytest.raises(ValueError, match="expected 'user'"):
+        ChatWidget(client, MODEL, messages=earlier[1:])
 
 
 # -- images ------------------------------------------------------------------------------------------------------
@@ -293,8 +332,8 @@ def test_attached_image_goes_into_the_user_turn_and_is_cleared_after_success():
     assert sent[1]["source"]["media_type"] == "image/png"
     assert chat.messages[0]["content"] == sent
     assert chat.upload.blocks == [] and chat.error == ""
-    assert "image (image/png" in chat.history_view.value
-    assert_inert(chat.history_view.value)  # a caption, not an <img> of the data
+    assert "image (image/png" in history_html(chat)
+    assert_inert(history_html(chat))  # a caption, not an <img> of the data
 
 
 def test_images_passed_to_send_are_attached_too():
@@ -316,7 +355,7 @@ def test_image_refused_by_the_server_keeps_history_text_and_image():
     assert chat.text_box.value == "What colour is this?"
     assert len(chat.upload.blocks) == 1  # still attached for the next try
     assert chat.error.startswith("HTTP 500") and "\n" not in chat.error
-    assert "colour" not in chat.history_view.value
+    assert "colour" not in history_html(chat)
 
 
 def test_rejected_image_fails_before_any_request():
@@ -337,12 +376,12 @@ def test_unknown_model_404_leaves_history_and_restores_text(stream):
     client, _ = replay_client(first + exchanges("ollama_error_404_unknown_model"))
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=stream)
     chat.send(TURNS[0])
-    before, history_html = chat.messages, chat.history_view.value
+    before, shown = chat.messages, history_html(chat)
     chat.text_box.value = ""
     with pytest.raises(anthropic.NotFoundError):
         chat.send("Are you there?")
     assert chat.messages == before and chat.turns == 1
-    assert chat.history_view.value == history_html
+    assert history_html(chat) == shown
     assert chat.text_box.value == "Are you there?"
     assert "HTTP 404" in chat.error and "no-such-model" in chat.error
     assert "HTTP 404" in chat.error_view.value
@@ -375,7 +414,7 @@ def test_cut_stream_keeps_partial_text_visible_but_out_of_the_history():
     assert chat.error.startswith("stream interrupted") and "\n" not in chat.error
     assert chat.live_area.layout.display is None and chat.live_area.children == (chat.reply_view,)
     assert chat.reply_view.text == caught.value.partial_text  # still on screen
-    assert "Your name is" not in chat.history_view.value
+    assert "Your name is" not in history_html(chat)
 
     chat.send_button.click()  # resend: the replay has nothing left, so this fails too, before any event
     assert chat.live_area.layout.display == "none"  # the stale partial reply is gone
@@ -403,7 +442,7 @@ def test_reply_without_text_is_rolled_back_with_a_hint():
     assert chat.reply_view.thinking  # what the model did is still visible
 
 
-def test_stop_button_rolls_back_too():
+def test_an_interrupt_before_any_text_rolls_back():
     def interrupted(request):
         raise KeyboardInterrupt
 
@@ -412,8 +451,8 @@ def test_stop_button_rolls_back_too():
     chat = ChatWidget(client, MODEL, stream=False)
     with pytest.raises(KeyboardInterrupt):
         chat.send("long question")
-    assert chat.messages == [] and not chat.busy
-    assert chat.text_box.value == "long question" and chat.error.startswith("Stopped")
+    assert chat.messages == [] and not chat.busy and chat.error == ""
+    assert chat.text_box.value == "long question" and "Stopped before any text" in chat.status_view.value
 
 
 def test_focus_goes_to_the_text_box_and_send_takes_only_text():
@@ -447,7 +486,7 @@ def test_xss_in_a_reply_is_inert_in_the_history_view(markdown):
     chat.send("Repeat these strings exactly.")
     stored = chat.messages[1]["content"]
     assert len(stored) == 1 and "<img src=x onerror=alert(1)>" in stored[0]["text"]  # kept as data...
-    markup = chat.history_view.value
+    markup = history_html(chat)
     assert "&lt;img src=x onerror=alert(1)&gt;" in markup  # ...shown as text
     assert_inert(markup)
 
@@ -458,7 +497,7 @@ def test_xss_in_a_streamed_reply_with_a_tool_call_is_inert_and_only_text_is_kept
     message = chat.send("Repeat these strings exactly.")
     assert message.stop_reason == "tool_use"
     assert [block["type"] for block in chat.messages[1]["content"]] == ["text"]  # no dangling tool_use
-    assert_inert(chat.history_view.value)
+    assert_inert(history_html(chat))
     assert_inert(chat.status_view.value)
 
 
@@ -478,13 +517,17 @@ def test_hostile_error_message_is_escaped():
     assert "&lt;img" in chat.error_view.value
 
 
-def test_render_history_escapes_user_text_and_unknown_blocks():
-    markup = render_history([
-        {"role": "user", "content": "<script>alert(1)</script>"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "x", "name": "<b onclick=x>", "input": {}}]},
-    ], pending={"role": "user", "content": [{"type": "text", "text": "<img src=x onerror=alert(2)>"}]})
+def test_render_chat_turn_escapes_user_text_thinking_and_unknown_blocks():
+    markup = "".join([
+        render_chat_turn({"role": "user", "content": "<script>alert(1)</script>"}),
+        render_chat_turn({"role": "assistant", "content": [{"type": "tool_use", "id": "x", "name": "<b onclick=x>",
+                                                            "input": {}}]}, thinking="<img src=x onerror=alert(3)>"),
+        render_chat_turn({"role": "user", "content": [{"type": "text", "text": "<img src=x onerror=alert(2)>"}]}),
+    ])
     assert_inert(markup)
-    assert "&lt;script&gt;" in markup and "[tool_use block]" in markup and "sending…" in markup
+    assert "&lt;script&gt;" in markup and "[tool_use block]" in markup
+    assert "&lt;img src=x onerror=alert(3)&gt;" in markup
+    assert "style=" not in markup.replace('<pre style="', "")  # classes only (the kit's thinking <pre> aside)
 
 
 # -- server quirks -----------------------------------------------------------------------------------------------
@@ -514,3 +557,246 @@ def test_a_stream_cut_before_message_stop_is_not_mistaken_for_a_complete_reply()
     with pytest.raises(StreamInterrupted):
         chat.send("你好")
     assert chat.messages == [] and chat.text_box.value == "你好"
+
+
+# -- Stop: the reply runs on the event loop, and stop() ends it -------------------------------------------------
+
+LONG_REPLY, LONG_REPLY_SOURCE = lengthened_exchanges("stream_poem", 400)  # ~8 s at one frame per 20 ms
+
+
+async def wait_until(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout_s
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def test_stop_mid_reply_keeps_the_partial_turn_and_the_next_request_sends_it():
+    # The second response was recorded for the second turn of chat_stream_two_turns: only its path is checked.
+    client, replayer, bodies = paced_async_client(LONG_REPLY + exchanges("chat_stream_two_turns", 1))
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=2000)
+
+    async def scenario():
+        turn = asyncio.create_task(chat.asend("写一首诗"))
+        await wait_until(lambda: chat.reply_view is not None and len(chat.reply_view.text) > 20)
+        assert chat.busy and chat.stop_button.layout.display is None  # Stop is offered while it streams
+        shown_before = chat.reply_view.text
+        stop_clicked = time.perf_counter()
+        chat.stop_button.click()
+        message = await turn
+        return message, time.perf_counter() - stop_clicked, shown_before
+
+    message, latency, shown_before = asyncio.run(scenario())
+    body = bodies[0]
+    assert latency <= 0.5, f"Stop took {latency:.3f} s"
+    assert body.closed_at is not None and not body.finished, "the HTTP response was not closed early"
+    assert body.sent < len(body.frames) // 2
+    partial = message.content[-1].text
+    assert message.stop_reason is None and partial.startswith(shown_before)
+    assert chat.messages[1] == {"role": "assistant", "content": [{"type": "text", "text": partial}]}
+    assert chat.stopped_turns == [1] and chat.turns == 1 and not chat.busy and chat.error == ""
+    assert chat.stop_button.layout.display == "none" and chat.live_area.layout.display == "none"
+    assert "oaw-chat-stopped" in turn_views(chat)[1].value and partial.split("\n")[0] in history_html(chat)
+    assert "Stopped after" in chat.status_view.value
+
+    asyncio.run(chat.asend(TURNS[1]))  # the next request carries the kept partial reply as the assistant turn
+    sent = replayer.requests[1]["json"]["messages"]
+    assert sent[:2] == [{"role": "user", "content": [{"type": "text", "text": "写一首诗"}]},
+                        {"role": "assistant", "content": [{"type": "text", "text": partial}]}]
+    assert roles(chat.messages) == ["user", "assistant"] * 2 and chat.stopped_turns == [1]
+
+
+def test_stop_before_any_text_keeps_no_empty_turn():
+    client, replayer, bodies = paced_async_client(LONG_REPLY, first_delay=5.0)
+    chat = ChatWidget(client, MODEL, max_tokens=2000)
+
+    async def scenario():
+        turn = asyncio.create_task(chat.asend("写一首诗"))
+        await wait_until(lambda: bodies)  # the request is out, nothing has come back yet
+        began = time.perf_counter()
+        assert chat.stop()
+        result = await turn
+        return result, time.perf_counter() - began
+
+    result, latency = asyncio.run(scenario())
+    assert result is None and latency <= 0.5
+    assert chat.messages == [] and chat.stopped_turns == [] and chat.turns == 0
+    assert chat.text_box.value == "写一首诗" and "Stopped before any text" in chat.status_view.value
+    assert bodies[0].closed_at is not None and bodies[0].sent == 0
+    assert not chat.stop() and not chat.busy  # nothing left to stop
+
+
+def test_enter_starts_the_reply_on_the_event_loop_and_returns_at_once():
+    client, replayer, bodies = paced_async_client(LONG_REPLY)
+    chat = ChatWidget(client, MODEL, max_tokens=2000)
+
+    async def scenario():
+        began = time.perf_counter()
+        # What the browser sends when Enter is pressed in the text box (the anywidget's "submit" message).
+        chat.text_box._handle_custom_msg({"event": "submit", "value": "写一首诗\n第二行"}, [])
+        handler_s = time.perf_counter() - began
+        assert chat.busy and chat.text_box.value == "" and handler_s < 0.1  # the comm handler did not block
+        await wait_until(lambda: chat.reply_view is not None and chat.reply_view.text)
+        chat.text_box._handle_custom_msg({"event": "submit", "value": "too early"}, [])  # refused while busy
+        assert chat.text_box.value == "too early" and len(replayer.requests) == 1
+        chat.stop_button.click()
+        await wait_until(lambda: not chat.busy)
+
+    asyncio.run(scenario())
+    assert replayer.requests[0]["json"]["messages"][0]["content"][0]["text"] == "写一首诗\n第二行"  # Shift+Enter's line
+    assert chat.stopped_turns == [1] and chat.text_box.value == "too early"
+
+
+def test_enter_without_an_event_loop_sends_and_blocks_like_send():
+    client, replayer = replay_client("chat_create_two_turns")
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
+    chat.text_box.value = TURNS[0]
+    chat.text_box.submit()
+    assert roles(chat.messages) == ["user", "assistant"] and chat.text_box.value == ""
+
+
+def test_outside_cancellation_is_not_a_stop():
+    client, _, bodies = paced_async_client(LONG_REPLY)
+    chat = ChatWidget(client, MODEL, max_tokens=2000)
+
+    async def scenario():
+        turn = asyncio.create_task(chat.asend("写一首诗"))
+        await wait_until(lambda: chat.reply_view is not None and chat.reply_view.text)
+        turn.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await turn
+
+    asyncio.run(scenario())
+    assert chat.messages == [] and chat.text_box.value == "写一首诗" and "Cancelled" in chat.error
+    assert bodies[0].closed_at is not None
+
+
+def test_an_interrupted_blocking_send_keeps_its_partial_text_like_stop():
+    frames_before_interrupt = 40
+    recorded = LONG_REPLY[0]["response"]
+
+    class InterruptedBody(httpx2.SyncByteStream):
+        def __iter__(self):
+            from tests.stream_samples import sse_frames
+
+            for frame in sse_frames(recorded["body"])[:frames_before_interrupt]:
+                yield frame.encode()
+            raise KeyboardInterrupt  # what a kernel interrupt does mid-stream
+
+    client = anthropic.Anthropic(base_url="http://replay.invalid", api_key="ollama", max_retries=0,
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(
+                                     lambda request: httpx2.Response(200, stream=InterruptedBody()))))
+    chat = ChatWidget(client, MODEL, max_tokens=2000)
+    with pytest.raises(KeyboardInterrupt):
+        chat.send("写一首诗")
+    assert roles(chat.messages) == ["user", "assistant"] and chat.stopped_turns == [1]
+    assert chat.messages[1]["content"][0]["text"] and not chat.busy
+
+
+# -- a turn sends that turn, not the history ----------------------------------------------------------------------
+
+
+def test_a_new_turn_adds_its_own_widgets_and_leaves_earlier_turns_untouched():
+    client, _ = replay_client("chat_create_two_turns")
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
+    chat.send(TURNS[0])
+    first_views = turn_views(chat)
+    first_values = [view.value for view in first_views]
+    chat.send(TURNS[1])
+    views = turn_views(chat)
+    assert len(views) == 4 and views[:2] == first_views  # the same widgets: nothing re-sent for them
+    assert len(chat.history_box.children) == 2  # one box per exchange
+    assert [view.value for view in views[:2]] == first_values
+    assert TURNS[1] in views[2].value and TURNS[0] not in views[2].value + views[3].value
+
+
+# -- export --------------------------------------------------------------------------------------------------------
+
+
+def test_export_markdown_and_json_round_trip(tmp_path):
+    client, _, _ = paced_async_client(exchanges("chat_stream_two_turns", 0) + LONG_REPLY, paced={1})
+    chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64)
+
+    async def scenario():
+        await chat.asend(TURNS[0])
+        turn = asyncio.create_task(chat.asend("写一首诗"))
+        await wait_until(lambda: chat.reply_view.status == "streaming" and len(chat.reply_view.text) > 10)
+        chat.stop()
+        await turn
+
+    asyncio.run(scenario())
+    assert chat.stopped_turns == [3]
+
+    markdown_path = chat.save(tmp_path / "chat.md")
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert markdown == chat.to_markdown() and markdown.startswith(f"# Chat with {MODEL}\n")
+    assert f"**System prompt:** {SYSTEM}" in markdown
+    assert markdown.count("## You") == 2 and markdown.count("## Assistant") == 2
+    assert "## Assistant (stopped)" in markdown and chat.messages[3]["content"][0]["text"] in markdown
+
+    json_path = chat.save(tmp_path / "chat.json")
+    with open(json_path, encoding="utf-8") as f:
+        loaded = json.load(f)
+    assert loaded == chat.messages
+    with open(json_path, encoding="utf-8") as f:
+        again = ChatWidget(client, MODEL, messages=json.load(f))
+    assert again.messages == chat.messages and again.turns == 2 and len(turn_views(again)) == 4
+
+    with pytest.raises(ValueError, match=r"\.md file .* or a \.json"):
+        chat.save(tmp_path / "chat.txt")
+    assert not (tmp_path / "chat.txt").exists()
+
+
+def test_markdown_export_names_images_and_quotes_thinking():
+    conversation = Conversation()
+    conversation.start_turn("What is this?", [png_bytes()])
+    conversation.finish_turn({"content": [{"type": "thinking", "thinking": "a blue square\nprobably"},
+                                          {"type": "text", "text": "A **blue** square."}]})
+    markdown = conversation.to_markdown()
+    assert "*[image: image/png" in markdown and "base64" not in markdown
+    assert "> **Thinking**\n>\n> a blue square\n> probably" in markdown and "A **blue** square." in markdown
+
+
+# -- thinking ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("thinking", [None, {"type": "disabled"}, {"type": "enabled", "budget_tokens": 1024}])
+def test_thinking_option_is_sent_as_given(thinking):
+    client, replayer = replay_client(exchanges("chat_create_two_turns", 0))
+    chat = ChatWidget(client, MODEL, max_tokens=64, stream=False, thinking=thinking)
+    chat.send(TURNS[0])
+    sent = replayer.requests[0]["json"]
+    assert sent.get("thinking") == thinking and ("thinking" in sent) == (thinking is not None)
+
+
+def test_thinking_option_is_checked():
+    client, _ = replay_client([])
+    with pytest.raises(traitlets.TraitError, match="thinking must be"):
+        ChatWidget(client, MODEL, thinking={"type": "on"})
+    with pytest.raises(ValueError, match="thinking"):
+        ChatWidget(client, MODEL, request_options={"thinking": {"type": "disabled"}})
+
+
+def test_thinking_is_shown_collapsed_in_the_history_and_not_sent_back():
+    client, _ = replay_client("ollama_stream_thinking_text")
+    chat = ChatWidget(client, "qwen3", max_tokens=400)
+    message = chat.send("写一首关于秋天的短诗")
+    thinking = "".join(block.thinking for block in message.content if block.type == "thinking")
+    assert thinking and [block["type"] for block in chat.messages[1]["content"]] == ["text"]
+    reply = turn_views(chat)[1].value
+    details = [attributes for tag, attributes in elements_of(reply) if tag == "details"]
+    assert len(details) == 1 and "open" not in details[0]  # collapsed
+    assert reply.index("<details") < reply.index("sv-text")  # above the answer
+    assert thinking.split()[0] in reply
+    assert "> **Thinking**" in chat.to_markdown()
+
+
+def test_a_reply_that_is_only_thinking_gives_one_line_and_a_valid_history():
+    client, _ = replay_client(exchanges("chat_stream_two_turns", 0) + exchanges("chat_thinking_only_stream"))
+    chat = ChatWidget(client, "qwen3", max_tokens=24)
+    chat.send(TURNS[0])
+    before = chat.messages
+    with pytest.raises(EmptyReply):
+        chat.send("Prove that there are infinitely many primes.")
+    assert chat.messages == before and "\n" not in chat.error and "raise max_tokens" in chat.error
+    check_history(chat.messages)

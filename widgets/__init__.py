@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -30,6 +30,7 @@ _EXPORTS = {
     "ImageRejected": "images",
     "image_block": "images",
     "user_message": "images",
+    "sample_image": "images",
     "UsageTracker": "usage",
     "ChatWidget": "chat",
     "run_tool_loop": "tools",
@@ -52,6 +53,7 @@ __all__ = [
     "make_client",
     "probe",
     "run_tool_loop",
+    "sample_image",
     "settings",
     "text_of",
     "user_message",
@@ -61,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from .chat import ChatWidget
     from .config import Settings, make_client, settings
     from .doctor import Diagnosis, check_connection
-    from .images import ImageRejected, ImageUpload, image_block, user_message
+    from .images import ImageRejected, ImageUpload, image_block, sample_image, user_message
     from .messages import blocks_of_type, text_of
     from .probe import probe
     from .stream_view import StreamView
@@ -70,7 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from .usage import UsageTracker
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

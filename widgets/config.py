@@ -22,7 +22,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # imported where used: `import ollama_anthropic_widgets` stays cheap
+    from anthropic import Anthropic
 
 DEFAULT_BASE_URL = "http://localhost:11434"
 DEFAULT_MODEL = "llama3.2"
@@ -79,7 +83,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def make_client(config: Settings | None = None, **client_options):
+def make_client(config: Settings | None = None, **client_options: Any) -> Anthropic:
     """An ``anthropic.Anthropic`` client for ``config`` (default: :func:`settings`).
 
     Example:

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,10 +42,10 @@ class HttpReply:
 
 
 # (method, url, json body or None, headers, timeout) -> HttpReply; raises OSError when nothing answers.
-HttpFunction = Callable[[str, str, Any, dict, float], HttpReply]
+HttpFunction = Callable[[str, str, Any, dict[str, str], float], HttpReply]
 
 
-def urllib_http(method: str, url: str, body: Any, headers: dict, timeout: float) -> HttpReply:
+def urllib_http(method: str, url: str, body: Any, headers: dict[str, str], timeout: float) -> HttpReply:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method,
                                      headers={"content-type": "application/json", **headers})
@@ -94,6 +95,35 @@ class Diagnosis:
         if self.models:
             lines.append(f"Models on this server: {', '.join(self.models)}")
         return "\n".join(lines)
+
+
+def repository_root() -> Path | None:
+    """The clone the kit runs from (``pip install -e .`` there, or ``make lab``); ``None`` when installed from a
+    wheel, where the clone's ``make lab`` and embedded engine are not at hand.
+
+    Example:
+        >>> root = repository_root()
+        >>> root is None or (root / "Makefile").is_file()
+        True
+    """
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "Makefile").is_file() and (root / "scripts" / "engine.py").is_file() else None
+
+
+def start_server_advice(model: str) -> str:
+    """What to do when nothing answers at Ollama's address, fitting how the kit was installed.
+
+    Example:
+        >>> print(start_server_advice("llama3.2"))          # doctest: +ELLIPSIS
+        start Ollama (`ollama serve`, or open the Ollama app)...
+    """
+    start = "start Ollama (`ollama serve`, or open the Ollama app)"
+    root = repository_root()
+    if root is not None:
+        return f"{start}, or run `make lab` in {root}, which starts the embedded engine when Ollama is not running"
+    return (f"{start}; no Ollama yet? install it from https://ollama.com and run `ollama pull {model}`. Without "
+            "Ollama: clone the kit's repository and run `make lab` there, which builds and starts an embedded "
+            "llama.cpp engine, then set OLLAMA_BASE_URL and OLLAMA_MODEL to what it prints")
 
 
 def _parse_version(text: str) -> tuple[int, ...] | None:
@@ -156,8 +186,7 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
                     "check that the host and port are right and that the server is not overloaded")
     except OSError as error:
         local_ollama = parts.port == 11434 and parts.hostname in ("localhost", "127.0.0.1", "::1")
-        fix = ("start Ollama (`ollama serve`, or open the Ollama app), or run `make lab`, which starts the "
-               "embedded engine when Ollama is not running" if local_ollama else
+        fix = (start_server_advice(model) if local_ollama else
                "check the host and port in OLLAMA_BASE_URL and that the server is running")
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         return fail(f"nothing answers at {base_url} ({reason})", fix)

@@ -162,8 +162,9 @@ def _decode_fully(data: bytes, media_type: str, name: str, max_side: int) -> tup
                 image.seek(0)
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        limit = Image.MAX_IMAGE_PIXELS or 0  # None (no limit) raises neither, so never gets here
         raise ImageRejected(name, f"{name} has too many pixels to decode safely: use an image under "
-                                  f"{Image.MAX_IMAGE_PIXELS // 1_000_000} megapixels") from None
+                                  f"{limit // 1_000_000} megapixels") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
         if isinstance(error, UnidentifiedImageError):
             detail = "its header is incomplete"  # Pillow's own text names a BytesIO object, of no use here
@@ -292,7 +293,11 @@ def image_block(source: Any, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int
                                       "and pass its path (or bytes) instead")
         path = Path(text)
         name = name or path.name
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no file at {path.absolute()} (a relative path starts in the working directory, "
+                                    f"{Path.cwd()}): check the path; sample_image() gives a picture to try") from None
     else:
         raise TypeError(f"image_block() takes a file path, bytes or a PIL image, not {type(source).__name__}")
     encoded, media_type, _ = prepare_image(data, max_side, max_bytes, name=name)
@@ -316,6 +321,29 @@ def user_message(text: str, images: Iterable[Any] = (), *, max_side: int = DEFAU
     if not content:
         raise ValueError("user_message() needs some text or at least one image")
     return {"role": "user", "content": content}
+
+
+def sample_image() -> Image.Image:
+    """A picture to try the image functions on, drawn here so that every install has one: a red circle and a blue
+    square on white, labelled, 400 × 300 px. Lesson 07's ``images/shapes.png`` is this picture.
+
+    Example:
+        >>> picture = sample_image()                 # a PIL image: a notebook cell shows it
+        >>> picture.size
+        (400, 300)
+        >>> image_block(picture)["source"]["media_type"]
+        'image/png'
+    """
+    from PIL import ImageDraw, ImageFont
+
+    picture = Image.new("RGB", (400, 300), "white")
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((35, 60, 185, 210), fill="#d62728")
+    draw.rectangle((220, 60, 370, 210), fill="#1f77b4")
+    font = ImageFont.load_default(size=18)  # Pillow's bundled scalable font (10.1+): no font file needed
+    draw.text((110, 255), "red circle", fill="black", font=font, anchor="mm")
+    draw.text((295, 255), "blue square", fill="black", font=font, anchor="mm")
+    return picture
 
 
 class ImageUpload(ipywidgets.VBox):

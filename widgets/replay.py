@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ KEPT_HEADERS = {"content-type"}
 
 def load_recording(path: str | Path) -> dict[str, Any]:
     """Read a recording file: ``{"source": ..., "exchanges": [...]}``."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    recording: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return recording
 
 
 def save_recording(path: str | Path, source: str, exchanges: list[dict[str, Any]]) -> Path:
@@ -51,7 +52,7 @@ class _CutStream(httpx2.SyncByteStream, httpx2.AsyncByteStream):
         yield self.body[: self.keep]
         raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
 
-    async def __aiter__(self):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self.body[: self.keep]
         raise httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
 
@@ -95,9 +96,10 @@ def replay_client(exchanges: list[dict[str, Any]] | str | Path, *, cut_after: in
     once. ``replayer.requests`` holds what the SDK sent, for checking.
     """
     if isinstance(exchanges, (str, Path)):
-        exchanges = load_recording(exchanges)["exchanges"]
+        exchanges = list(load_recording(exchanges)["exchanges"])
     replayer = Replayer(exchanges, cut_after=cut_after)
     transport = httpx2.MockTransport(replayer)
+    client: Anthropic | AsyncAnthropic
     if asynchronous:
         client = AsyncAnthropic(base_url="http://replay.invalid", api_key="ollama", max_retries=0,
                                 http_client=httpx2.AsyncClient(transport=transport))

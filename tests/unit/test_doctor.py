@@ -8,8 +8,10 @@ embedded engine (llama-server from llama-cpp-python 0.3.36's vendored llama.cpp)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from ollama_anthropic_widgets import doctor
 from ollama_anthropic_widgets.doctor import HttpReply, check_connection
 
 OLLAMA_ERROR_404_MODEL = {"type": "error", "request_id": "req_0123",
@@ -61,12 +63,29 @@ def test_healthy_ollama_with_pulled_model():
     assert str(diagnosis).startswith("OK: Ollama 0.15.2")
 
 
-def test_server_not_running_at_ollamas_port_suggests_starting_ollama():
+def test_server_not_running_at_ollamas_port_suggests_starting_ollama_and_the_clones_make_lab(monkeypatch, tmp_path):
+    monkeypatch.setattr(doctor, "repository_root", lambda: tmp_path)
     refusing = ScriptedServer({}, refuse=ConnectionRefusedError)
     diagnosis = check_connection("http://localhost:11434", "llama3.2", http=refusing)
     assert not diagnosis.ok and diagnosis.server_kind is None
     assert "nothing answers" in diagnosis.problem
-    assert "ollama serve" in diagnosis.fix and "make lab" in diagnosis.fix
+    assert "ollama serve" in diagnosis.fix and f"`make lab` in {tmp_path}" in diagnosis.fix
+
+
+def test_installed_from_a_wheel_the_advice_has_no_make_lab_to_run_here(monkeypatch):
+    monkeypatch.setattr(doctor, "repository_root", lambda: None)
+    refusing = ScriptedServer({}, refuse=ConnectionRefusedError)
+    fix = check_connection("http://127.0.0.1:11434", "qwen3", http=refusing).fix
+    assert "ollama serve" in fix and "ollama pull qwen3" in fix
+    assert "clone the kit's repository and run `make lab` there" in fix
+    assert "or run `make lab`" not in fix
+
+
+def test_the_clone_is_found_only_when_the_kit_runs_from_it():
+    """`pip install -e .` (make install) runs the kit from this clone; `make test-bounds` installs it from a wheel."""
+    clone = Path(__file__).resolve().parents[2]
+    runs_from_clone = Path(doctor.__file__).resolve() == clone / "widgets" / "doctor.py"
+    assert doctor.repository_root() == (clone if runs_from_clone else None)
 
 
 def test_server_not_running_elsewhere_points_at_the_url():

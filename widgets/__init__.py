@@ -81,7 +81,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def load_ipython_extension(shell) -> None:
+def load_ipython_extension(shell: Any) -> None:
     """``%load_ext ollama_anthropic_widgets``: registers ``%%ask`` and ``%ask_usage`` (IPython loads only then)."""
     from .magic import load_ipython_extension as load
 

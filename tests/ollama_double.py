@@ -101,7 +101,7 @@ models, Ollama's repeated-token abort (``llm/llama_server.go``: 31 identical tok
 **Thinking** (model ``qwen3``). Ollama's qwen3 thinks inside the same generation as its answer. The engine cannot
 think, so the double runs two real generations and counts them as one ``num_predict``:
 
-1. *Reasoning*: the conversation, with a system instruction to reason about the last message before answering
+1. *Reasoning*: the conversation, then a system turn asking to reason about the last message before answering
    (``THINKING_INSTRUCTION``), rendered by the engine's own chat template (``/apply-template``) and continued with
    ``/completion`` (``ignore_eos``, the request's sampling and stop sequences) until ``THINKING_TOKENS`` (256)
    tokens or the budget, whichever is less — one engine call when the model keeps going; when it still stops
@@ -603,21 +603,6 @@ def _openai_messages(messages: list[dict]) -> list[dict]:
     return converted
 
 
-def _reasoning_messages(messages: list[dict]) -> list[dict]:
-    """The conversation as plain turns for the reasoning prompt, led by ``THINKING_INSTRUCTION``."""
-    system = [m["content"] for m in messages if m["role"] == "system" and m.get("content")]
-    turns = [{"role": "system", "content": "\n\n".join([THINKING_INSTRUCTION, *system])}]
-    for message in messages:
-        if message["role"] == "system":
-            continue
-        text = message.get("content", "")
-        if message.get("tool_calls"):
-            text += "".join(f"\n{call['name']}({json.dumps(call['arguments'])})" for call in message["tool_calls"])
-        if text:
-            turns.append({"role": "assistant" if message["role"] == "assistant" else "user", "content": text})
-    return turns
-
-
 class Runner:
     """Ollama's ``ChatHandler`` from the model check on, with the engine as the runner."""
 
@@ -674,8 +659,10 @@ class Runner:
         """Real engine reasoning, ``THINKING_TOKENS`` long unless the budget ends first. Returns the tokens spent
         and, when the generation ends inside the thinking, its final chunk."""
         target = THINKING_TOKENS if budget is None else min(THINKING_TOKENS, budget)
-        prompt = self.engine.post_json("/apply-template", {"messages": _reasoning_messages(request.messages)})
-        prompt = prompt["prompt"]
+        # The conversation exactly as the answer will send it, then the instruction: the engine keeps the common
+        # prefix in its prompt cache, so the answer that follows does not evaluate the conversation again.
+        messages = _openai_messages(request.messages) + [{"role": "system", "content": THINKING_INSTRUCTION}]
+        prompt = self.engine.post_json("/apply-template", {"messages": messages, "tools": request.tools})["prompt"]
         text, tokens, calls, began, stop_type = "", 0, 0, time.monotonic(), "limit"
         while tokens < target:
             calls += 1
@@ -699,7 +686,8 @@ class Runner:
 
     def _prompt_tokens(self, request: ChatRequest) -> int:
         """The prompt the answer would have had, counted by the engine (no answer call was made)."""
-        prompt = self.engine.post_json("/apply-template", {"messages": _openai_messages(request.messages)})
+        prompt = self.engine.post_json("/apply-template", {"messages": _openai_messages(request.messages),
+                                                           "tools": request.tools})
         return len(self.engine.post_json("/tokenize", {"content": prompt["prompt"]})["tokens"])
 
     def _answer(self, request: ChatRequest, budget: int | None, thought: int) -> Iterator[Chunk]:
@@ -965,16 +953,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _body(self) -> tuple[bool, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
+        if not self._raw:
             return False, None
         try:
-            return True, json.loads(raw)
+            return True, json.loads(self._raw)
         except json.JSONDecodeError as error:
             raise OllamaError(400, f"invalid character in request body: {error}") from None
 
     def _route(self) -> None:
+        # Read the whole body first, whatever the answer: a body left unread would be taken for the next request
+        # on this keep-alive connection.
+        length = int(self.headers.get("Content-Length") or 0)
+        self._raw = self.rfile.read(length) if length else b""
         path = urllib.parse.urlsplit(self.path).path
         methods = ROUTES.get(path)
         if methods is None:

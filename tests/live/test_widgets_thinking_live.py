@@ -23,7 +23,7 @@ def client(ollama_double):
 
 
 def test_stream_view_shows_thinking_collapsed_then_text(client):
-    view = StreamView()
+    view = StreamView(update_interval=0, busy_fraction=0)  # no throttle: every event is drawn, even from a replay
     drawn = []  # (thinking section open?, text shown yet?) at every redraw of the thinking section
     view.thinking_html.observe(lambda change: drawn.append(("<details class=\"sv-thinking\" open>" in change["new"],
                                                             bool(view.text))), "value")

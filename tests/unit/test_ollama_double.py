@@ -9,6 +9,7 @@ upstream is a closed port, so these tests need no engine; what needs one is in t
 from __future__ import annotations
 
 import doctest
+import http.client
 import json
 import re
 import urllib.error
@@ -251,6 +252,19 @@ def test_routes(engineless):
     not_found = (404, '{"error":"model \'mistral:latest\' not found"}')
     assert fetch(engineless, "/api/show", {"model": "mistral"})[::2] == not_found
     assert fetch(engineless, "/api/show", method="POST")[::2] == (400, '{"error":"missing request body"}')
+
+
+def test_a_refused_request_leaves_the_connection_usable(engineless):
+    """A 404 is sent without looking at the body; the body must still be read, or it poisons the next request."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(engineless.base_url.rsplit(":", 1)[1]), timeout=10)
+    try:
+        for path, status in (("/v1/messages/count_tokens", 404), ("/api/show", 200), ("/v1/v1/messages", 404)):
+            connection.request("POST", path, json.dumps({"model": "qwen3", "messages": HELLO}))
+            response = connection.getresponse()
+            response.read()
+            assert response.status == status
+    finally:
+        connection.close()
 
 
 def test_unknown_model_matches_the_transcript(engineless):

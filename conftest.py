@@ -89,7 +89,10 @@ def _start_double(config: pytest.Config):
         from tests.ollama_double import OllamaDouble
 
         engine = config.stash[_started_key]
-        double = OllamaDouble(engine.base_url(TEST_PORT), port=TEST_PORT + 1)
+        try:
+            double = OllamaDouble(engine.base_url(TEST_PORT), port=TEST_PORT + 1)
+        except OSError as error:
+            pytest.exit(f"could not start the Ollama double on port {TEST_PORT + 1}: {error}", returncode=3)
         config.stash[_double_key] = double
     return double
 

@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test install engine lint bench clean help test-bounds
+.PHONY: lab test test-ollama test-bounds install engine lint bench clean help
 help:
 	@echo "make lab     install everything, use Ollama or start the embedded engine, open JupyterLab"
 	@echo "make test    install everything and run lint, unit tests, live tests and every notebook (nbval)"
+	@echo "make test-ollama  run every lesson through the Ollama double, as llama3.2 and as qwen3 (thinking)"
 	@echo "make engine  build/fetch the embedded engine only (cached; first time ~5-6 min)"
 	@echo "make bench   print the widget kit's performance figures"
 	@echo "make test-bounds  unit tests at the lowest declared dependency versions and at the newest"
@@ -30,6 +31,11 @@ lint: install
 
 test: engine lint
 	$(BIN)/python -m pytest
+
+# The lessons as a learner with Ollama sees them: tests/ollama_double.py in front of the engine (see conftest.py).
+test-ollama: engine
+	$(BIN)/python -m pytest notebooks --ollama-double llama3.2
+	$(BIN)/python -m pytest notebooks --ollama-double qwen3
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -3,6 +3,11 @@
 If ``OLLAMA_BASE_URL`` is set, every live test and notebook uses that server (real Ollama, a remote one, ...).
 Otherwise the suite starts the embedded engine (``scripts/engine.py``) on its own port, points the notebooks
 at it through the environment before any kernel starts, and stops it at the end. Nothing is assumed running.
+
+``--ollama-double MODEL`` (``llama3.2`` or ``qwen3``) puts the Ollama double (``tests/ollama_double.py``) in front of
+that engine, on ``ENGINE_TEST_PORT + 1``, and points the lessons at it as Ollama would be: ``OLLAMA_MODEL=MODEL``,
+``OLLAMA_VISION_MODEL=llava``, and ``LESSONS_EXPECT_THINKING=1`` when MODEL thinks (``qwen3``), else ``0``, so a
+check cell can require a thinking section and non-empty answers. ``make test-ollama`` runs the lessons both ways.
 """
 
 from __future__ import annotations
@@ -12,13 +17,32 @@ import os
 import pytest
 
 TEST_PORT = int(os.environ.get("ENGINE_TEST_PORT", "18435"))
-LIVE_FIXTURES = {"live_settings", "live_client", "live_model"}
+LIVE_FIXTURES = {"live_settings", "live_client", "live_model", "ollama_double"}
+DOUBLE_VISION_MODEL = "llava"
+EXPECT_THINKING = "LESSONS_EXPECT_THINKING"
 _started_key = pytest.StashKey[object]()  # the engine module, when this session started the engine
+_double_key = pytest.StashKey[object]()  # the OllamaDouble in front of it, once one runs
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--ollama-double", metavar="MODEL", default=None,
+                     help="run through the Ollama double in front of the embedded engine, as MODEL "
+                          "(llama3.2 or qwen3): the lessons see Ollama's interface and, for qwen3, a thinking model")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "live: needs a real model server (the embedded engine or OLLAMA_BASE_URL)")
     config.stash[_started_key] = None
+    config.stash[_double_key] = None
+    model = config.getoption("--ollama-double")
+    if model is not None:
+        from tests.ollama_double import MODELS
+
+        if model not in MODELS or model == DOUBLE_VISION_MODEL:
+            text_models = sorted(set(MODELS) - {DOUBLE_VISION_MODEL})
+            raise pytest.UsageError(f"--ollama-double takes a text model: {text_models}")
+        if os.environ.get("OLLAMA_BASE_URL"):
+            raise pytest.UsageError("--ollama-double stands in front of the embedded engine: unset OLLAMA_BASE_URL")
 
 
 def _needs_server(item: pytest.Item) -> bool:
@@ -45,12 +69,52 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[_started_key] = engine
     os.environ.update(engine.environment(TEST_PORT))
     print(f"\n[engine] test server on port {TEST_PORT}, ready in {seconds:.1f} s")
+    model = session.config.getoption("--ollama-double")
+    if model is not None:
+        from tests.ollama_double import MODELS, RELEASE
+
+        double = _start_double(session.config)
+        os.environ.update({"OLLAMA_BASE_URL": double.base_url, "OLLAMA_MODEL": model,
+                           "OLLAMA_VISION_MODEL": DOUBLE_VISION_MODEL,
+                           EXPECT_THINKING: "1" if "thinking" in MODELS[model] else "0"})
+        print(f"[ollama double] Ollama {RELEASE} at {double.base_url} in front of the engine; "
+              f"OLLAMA_MODEL={model} OLLAMA_VISION_MODEL={DOUBLE_VISION_MODEL} "
+              f"{EXPECT_THINKING}={os.environ[EXPECT_THINKING]}")
+
+
+def _start_double(config: pytest.Config):
+    """The session's Ollama double, in front of the engine this session started (one per session)."""
+    double = config.stash.get(_double_key, None)
+    if double is None:
+        from tests.ollama_double import OllamaDouble
+
+        engine = config.stash[_started_key]
+        try:
+            double = OllamaDouble(engine.base_url(TEST_PORT), port=TEST_PORT + 1)
+        except OSError as error:
+            pytest.exit(f"could not start the Ollama double on port {TEST_PORT + 1}: {error}", returncode=3)
+        config.stash[_double_key] = double
+    return double
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    double = session.config.stash.get(_double_key, None)
+    if double is not None:
+        double.close()
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"[ollama double] {double.stats.summary()}")
     engine = session.config.stash.get(_started_key, None)
     if engine is not None:
         engine.stop(TEST_PORT)
+
+
+@pytest.fixture(scope="session")
+def ollama_double(request: pytest.FixtureRequest):
+    """The Ollama double (tests/ollama_double.py) in front of the embedded engine this session started."""
+    if request.config.stash.get(_started_key, None) is None:
+        pytest.skip("the Ollama double stands in front of the embedded engine; OLLAMA_BASE_URL names another server")
+    return _start_double(request.config)
 
 
 @pytest.fixture(scope="session")

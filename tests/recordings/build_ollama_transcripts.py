@@ -4,9 +4,10 @@
 
 The embedded engine cannot think, call tools or answer 404 for an unknown model, so these transcripts are written
 from Ollama's converter (``anthropic/anthropic.go`` ``StreamConverter.Process`` and ``middleware/anthropic.go``
-``writeSSE``/``writeError``, v0.14+; see facts.md §1): ``event: NAME\\ndata: JSON\\n\\n`` frames, no ``ping``;
-``message_start`` with ``msg_<24 hex>``, the requested model, empty content, no stop_reason/stop_sequence keys and
-the *estimated* input tokens (request length / 4); a thinking block first, then text, then tool_use with a
+``writeSSE``/``writeError``, read at v0.32.15; the format is unchanged since v0.14): ``event: NAME\\ndata:
+JSON\\n\\n`` frames, no ``ping``; ``message_start`` with ``msg_<24 hex>``, the requested model, empty content, no
+stop_reason/stop_sequence keys and the *estimated* input tokens (``estimateTokens``: UTF-8 **bytes** of roles, texts
+and tool definitions, divided by 4); a thinking block first, then text, then tool_use with a
 ``call_<8 chars>`` id whose arguments arrive in ONE ``input_json_delta``; ``message_delta`` with stop_reason and
 ``usage`` {input_tokens, output_tokens}; errors as ``{"type":"error","error":{...},"request_id":"req_<24 hex>"}``
 with the HTTP status. JSON is encoded the way Go's ``encoding/json`` does it (``<``, ``>``, ``&`` as ``\\u003c``...),
@@ -15,7 +16,6 @@ so the SDK decodes the very bytes Ollama would send. The texts themselves are wr
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -23,20 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.ollama_double import go_json  # noqa: E402 - Go's json.Marshal, one home for it
 from tests.replay import save_recording  # noqa: E402
 
-SOURCE = ("constructed per facts.md §1 (Ollama v0.14+ wire format), not recorded: streamed POST /v1/messages "
+SOURCE = ("constructed after Ollama v0.32.15's anthropic/anthropic.go (wire format of v0.14+), not recorded: streamed POST /v1/messages "
           "built by tests/recordings/build_ollama_transcripts.py after Ollama's StreamConverter; {what}")
 SSE = {"content-type": "text/event-stream"}
-
-
-def go_json(value) -> str:
-    """``json.Marshal`` output: compact, UTF-8, and HTML-significant characters escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char, escape in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
 
 
 def tokens(text: str) -> list[str]:
@@ -96,9 +88,14 @@ class Converter:
         return "".join(self.frames)
 
 
-def estimate(messages: list[dict]) -> int:
-    """Ollama's estimateTokens: (role + content characters) / 4, at least 1."""
-    return max(1, sum(len(m["role"]) + len(m["content"]) for m in messages) // 4)
+def estimate(messages: list[dict], tools: list[dict] = ()) -> int:
+    """Ollama's ``estimateTokens`` (anthropic/anthropic.go): Go's ``len`` counts UTF-8 bytes, of each role and
+    text and of each tool's name, description and raw ``input_schema`` JSON (here compact, as the SDK sends it);
+    total / 4, at least 1."""
+    size = sum(len(m["role"].encode()) + len(m["content"].encode()) for m in messages)
+    size += sum(len(t["name"].encode()) + len(t.get("description", "").encode())
+                + len(go_json(t["input_schema"]).encode()) for t in tools)
+    return max(1, size // 4)
 
 
 def exchange(request: dict, status: int, headers: dict, body: str) -> dict:
@@ -126,7 +123,7 @@ def tool_use() -> None:
                                                                 "unit": {"type": "string"}},
                                "required": ["city"]}}]
     request = {"max_tokens": 1024, "messages": messages, "model": "qwen3", "stream": True, "tools": tools}
-    reply = Converter("msg_b81e4d0a9c6f2375e0d41a98", "qwen3", estimate(messages))
+    reply = Converter("msg_b81e4d0a9c6f2375e0d41a98", "qwen3", estimate(messages, tools))
     reply.thinking("The user asks for the current weather in Paris. I have get_weather; call it with city Paris.")
     reply.text("Let me check the weather in Paris.")
     reply.tool_use("call_x7k2m9qa", "get_weather", {"city": "Paris", "unit": "celsius"})
@@ -138,9 +135,9 @@ def tool_use() -> None:
 
 def xss() -> None:
     messages = [{"role": "user", "content": "Repeat these strings exactly."}]
-    request = {"max_tokens": 512, "messages": messages, "model": "qwen3", "stream": True,
-               "tools": [{"name": "lookup", "input_schema": {"type": "object"}}]}
-    reply = Converter("msg_0c5d7e19a3b4f6082d1e9c4b", "qwen3", estimate(messages))
+    tools = [{"name": "lookup", "input_schema": {"type": "object"}}]
+    request = {"max_tokens": 512, "messages": messages, "model": "qwen3", "stream": True, "tools": tools}
+    reply = Converter("msg_0c5d7e19a3b4f6082d1e9c4b", "qwen3", estimate(messages, tools))
     reply.thinking("<script>alert('thinking')</script> <img src=x onerror=alert(2)>")
     reply.text("Hello <script>alert(1)</script> and <img src=x onerror=alert(1)> and "
                "<a href=\"#\" onmouseover=\"alert(3)\">hover</a> and [click](javascript:alert(4)) and "
@@ -163,7 +160,7 @@ def unknown_model() -> None:
                                                "message": "model 'no-such-model' not found"},
                     "request_id": "req_5e2b8c01d9f47a36b0c2e8d1"}) + "\n"  # json.Encoder adds the newline
     save_recording("ollama_error_404_unknown_model",
-                   "constructed per facts.md §1 (Ollama v0.14+ wire format), not recorded: streamed request for a "
+                   "constructed after Ollama v0.32.15's middleware/anthropic.go, not recorded: streamed request for a "
                    "model that is not pulled; Ollama answers before any event with HTTP 404 and its Anthropic error "
                    "JSON (middleware writeError)",
                    [exchange(request, 404, {"content-type": "application/json"}, body)])

@@ -3,8 +3,9 @@
 ``lengthened_exchanges`` is derived, not recorded: it keeps the recorded head (message_start, content_block_start)
 and tail (content_block_stop, message_delta, message_stop) of a real engine stream and repeats its real
 ``text_delta`` events until the stream has the requested number of SSE events; ``usage.output_tokens`` is set to
-the number of deltas (llama-server sends one token per delta). ``paced_client`` serves a body event by event at a
-fixed rate, like a server generating that many tokens per second.
+the number of deltas (llama-server sends one token per delta). ``thinking_exchanges`` is constructed the same way:
+a thinking block then a text block, both made of ``stream_poem``'s real deltas. ``paced_client`` serves a body
+event by event at a fixed rate, like a server generating that many tokens per second.
 """
 
 from __future__ import annotations
@@ -55,6 +56,38 @@ def _with_output_tokens(frame: str, output_tokens: int) -> str:
     data = json.loads(data_line.split(":", 1)[1])
     data["usage"]["output_tokens"] = output_tokens
     return f"{event_line}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def sse_event(event: dict[str, Any]) -> str:
+    return f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+
+
+def thinking_exchanges(thinking_deltas: int, text_deltas: int = 40) -> list[dict[str, Any]]:
+    """A thinking model's stream — thinking, then the answer — constructed from the real text deltas of the engine
+    recording ``stream_poem`` (the engine does not think), shaped as Ollama streams thinking (facts.md §1)."""
+    exchange = load_recording("stream_poem")["exchanges"][0]
+    pieces = [event["delta"]["text"] for event in (json.loads(frame.split("data:", 1)[1])
+              for frame in sse_frames(exchange["response"]["body"])) if event["type"] == "content_block_delta"]
+    events = [{"type": "message_start", "message": {"id": "msg_think", "type": "message", "role": "assistant",
+                                                     "model": "qwen3", "content": [], "stop_reason": None,
+                                                     "stop_sequence": None,
+                                                     "usage": {"input_tokens": 9, "output_tokens": 0}}},
+              {"type": "content_block_start", "index": 0,
+               "content_block": {"type": "thinking", "thinking": "", "signature": ""}}]
+    events += [{"type": "content_block_delta", "index": 0,
+                "delta": {"type": "thinking_delta", "thinking": pieces[i % len(pieces)]}}
+               for i in range(thinking_deltas)]
+    events += [{"type": "content_block_stop", "index": 0},
+               {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}]
+    events += [{"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": pieces[i]}}
+               for i in range(text_deltas)]
+    events += [{"type": "content_block_stop", "index": 1},
+               {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": thinking_deltas + text_deltas}},
+               {"type": "message_stop"}]
+    body = "".join(sse_event(event) for event in events)
+    return [{"request": exchange["request"],
+             "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": body}}]
 
 
 class _PacedBody(httpx2.SyncByteStream):

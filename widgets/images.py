@@ -325,6 +325,7 @@ class ImageUpload(ipywidgets.VBox):
 
     Files are checked and shrunk by :func:`prepare_image` (``max_side``, ``max_bytes`` apply to later uploads).
     A rejected file shows its reason in ``error`` (and on screen); images accepted earlier stay.
+    ``stylesheet=False`` leaves out the kit's stylesheet, for an upload inside a kit widget that carries it.
 
     Example:
         >>> upload = ImageUpload()

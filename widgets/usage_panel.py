@@ -24,7 +24,8 @@ class UsagePanel(ipywidgets.HBox):
     every ``min_interval_s`` seconds, or every two render times if that is longer, so drawing never takes more
     than about a third of the time. A change inside that window is drawn when it ends (on the notebook's event
     loop, i.e. once the running cell finishes); :meth:`refresh` draws at once. ``min_interval_s=0`` draws on
-    every call.
+    every call. ``stylesheet=False`` leaves out the kit's stylesheet, for a panel inside a kit widget that
+    carries it.
 
     Example:
         >>> from ollama_anthropic_widgets.usage import UsageTracker

@@ -67,7 +67,7 @@ WATCH_REDRAWS = """() => {
             if (mutation.type === 'attributes') {
                 const counts = node.dataset;
                 if (node.matches('img.widget-image')) counts.srcUpdates = Number(counts.srcUpdates || 0) + 1;
-            } else if (node && node.closest('.stream-view') && node.querySelector('.sv-text')) {
+            } else if (node && node.closest('.oaw-stream') && node.closest('.oaw-text')) {
                 window.streamTextRedraws++;
             }
         }
@@ -189,14 +189,14 @@ def run_lesson(lab_browser, name: str) -> tuple:
 
 def assert_streamed_views(page, stem: str) -> None:
     """At least one lesson StreamView shows streamed text and a footer with real token counts."""
-    views = page.locator(f"{VISIBLE_NOTEBOOK} .stream-view:not(.browser-injection)")
+    views = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-stream:not(.browser-injection)")
     assert views.count() >= 1, "no StreamView rendered"
     complete = []
     for index in range(views.count()):
         view = views.nth(index)
-        text = view.locator(".sv-text")
-        footer = FOOTER.search(view.locator(".sv-footer").first.inner_text()) if view.locator(
-            ".sv-footer").count() else None
+        text = view.locator(".oaw-text")
+        footer = FOOTER.search(view.locator(".oaw-footer").first.inner_text()) if view.locator(
+            ".oaw-footer").count() else None
         if text.count() and text.first.inner_text().strip() and footer and int(footer.group(3)) > 0:
             complete.append(view)
     shown = [views.nth(index).inner_text()[-300:] for index in range(views.count())]
@@ -232,11 +232,11 @@ def test_streaming_lesson_streams_charts_and_keeps_model_text_inert(lab_browser)
     print(f"[browser] StreamView text redraws during the run: {redraws}")
     assert redraws >= 5, "the StreamViews' text did not arrive in pieces: nothing was streamed to the browser"
 
-    injected = page.locator(f"{VISIBLE_NOTEBOOK} .stream-view.browser-injection")
+    injected = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-stream.browser-injection")
     assert injected.count() == 1
     injected.scroll_into_view_if_needed()
-    assert PAYLOAD in injected.locator(".sv-text").inner_text(), "the payload is not visible as text"
-    assert FOOTER.search(injected.locator(".sv-footer").inner_text())
+    assert PAYLOAD in injected.locator(".oaw-text").inner_text(), "the payload is not visible as text"
+    assert FOOTER.search(injected.locator(".oaw-footer").inner_text())
     assert page.locator('img[src="x"]').count() == 0, "model text became an <img> element"
     assert "1" not in dialogs, "the injected onerror handler ran"
 
@@ -286,7 +286,7 @@ def test_chat_lesson_replies_after_run_all_and_after_a_click_on_send(lab_browser
     print(f"[browser] chat reply after Send: {streamed} live text redraws")
     assert streamed >= 2, "the reply to Send was not streamed into the chat's StreamView"
     assert chat.locator(".chat-turn.chat-user").last.inner_text().strip().endswith(question)
-    assert replies.last.locator(".sv-text").inner_text().strip(), "the new reply is empty"
+    assert replies.last.locator(".oaw-text").inner_text().strip(), "the new reply is empty"
     chat_text = chat.inner_text()
     assert FOOTER.search(chat_text), f"no token footer under the chat:\n{chat_text[-1500:]}"
     assert "Error displaying widget" not in page.locator(VISIBLE_NOTEBOOK).inner_text()

@@ -8,7 +8,6 @@ derived from stream_poem (tests/stream_samples.py says how).
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import warnings
 
@@ -21,7 +20,7 @@ from ollama_anthropic_widgets.stream_view import StreamView
 from ollama_anthropic_widgets.streaming import StreamInterrupted
 
 from tests.replay import Replayer, load_recording, replay_client
-from tests.stream_samples import lengthened_exchanges, sse_frames
+from tests.stream_samples import lengthened_exchanges, thinking_exchanges
 from tests.unit.test_render import assert_inert
 from tests.widget_traffic import counting_comms
 
@@ -490,38 +489,6 @@ def test_a_truncated_stream_without_message_start_is_still_an_interruption():
     with pytest.raises(StreamInterrupted) as error:
         view.consume(client.messages.stream(**request))
     assert error.value.partial_text.startswith("👍") and view.status == "error"
-
-
-def _sse(event: dict) -> str:
-    return f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-
-
-def thinking_exchanges(thinking_deltas: int, text_deltas: int = 40) -> list[dict]:
-    """A thinking model's stream — thinking, then the answer — constructed from the real text deltas of the engine
-    recording ``stream_poem`` (the engine does not think), shaped as Ollama streams thinking (facts.md §1)."""
-    exchange = load_recording("stream_poem")["exchanges"][0]
-    pieces = [event["delta"]["text"] for event in (json.loads(frame.split("data:", 1)[1])
-              for frame in sse_frames(exchange["response"]["body"])) if event["type"] == "content_block_delta"]
-    events = [{"type": "message_start", "message": {"id": "msg_think", "type": "message", "role": "assistant",
-                                                     "model": "qwen3", "content": [], "stop_reason": None,
-                                                     "stop_sequence": None,
-                                                     "usage": {"input_tokens": 9, "output_tokens": 0}}},
-              {"type": "content_block_start", "index": 0,
-               "content_block": {"type": "thinking", "thinking": "", "signature": ""}}]
-    events += [{"type": "content_block_delta", "index": 0,
-                "delta": {"type": "thinking_delta", "thinking": pieces[i % len(pieces)]}}
-               for i in range(thinking_deltas)]
-    events += [{"type": "content_block_stop", "index": 0},
-               {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}]
-    events += [{"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": pieces[i]}}
-               for i in range(text_deltas)]
-    events += [{"type": "content_block_stop", "index": 1},
-               {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": thinking_deltas + text_deltas}},
-               {"type": "message_stop"}]
-    body = "".join(_sse(event) for event in events)
-    return [{"request": exchange["request"],
-             "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": body}}]
 
 
 def bytes_per_text_byte(exchanges: list[dict], tokens_per_s: float = 400) -> float:

@@ -107,7 +107,7 @@ class StreamView(widgets.VBox):
     markdown = Bool(True, help="Render text as (safe) Markdown; False shows it as escaped plain text.")
     update_interval = Float(0.07, help="Seconds of pause bought by each message to the browser (the throttle).")
     busy_fraction = Float(0.05, help="Largest share of the time spent re-rendering while streaming.")
-    frontend_updates = Int(0, help="How many messages were sent to the browser so far.")
+    frontend_updates = Int(0, help="How many messages that change the page were sent to the browser so far.")
 
     def __init__(self, *, markdown: bool = True, tracker: Any = None, update_interval: float = 0.07,
                  busy_fraction: float = 0.05, clock: Clock = time.perf_counter, stylesheet: bool = True,
@@ -442,8 +442,6 @@ class StreamView(widgets.VBox):
 
     @observe("markdown")
     def _markdown_changed(self, change: dict) -> None:
-        if not hasattr(self, "text_parts"):
-            return  # still in __init__
         self._text_incremental = IncrementalHTML(markdown=change["new"])
         sent = self.text_parts.clear()
         if self.text:

@@ -292,3 +292,14 @@ def test_the_sanitizer_still_refuses_classes_from_model_output(foreign):
     """The kit's own classes are added around sanitized output; the model cannot add them (or any other)."""
     cleaned = sanitize_html(f'<p class="{foreign}">x <code class="{foreign}">y</code></p>')
     assert "oaw-" not in cleaned and "jp-" not in cleaned
+
+
+def test_a_section_adds_its_rules_by_defining_a_css_constant(monkeypatch):
+    """How the chat section (appended at the end of render.py) adds rules: a ``<SECTION>_CSS`` constant, nothing
+    else; stylesheet() joins them all, in file order."""
+    import ollama_anthropic_widgets.render as render
+
+    monkeypatch.setattr(render, "CHAT_EXAMPLE_CSS", ".oaw-chat-example { color: red; }\n", raising=False)
+    sheet = render.stylesheet()
+    assert sheet.endswith(".oaw-chat-example { color: red; }\n")
+    assert sheet.index(".oaw-stylesheet") < sheet.index(".oaw-footer") < sheet.index(".oaw-rejected")

@@ -62,32 +62,48 @@ def sse_event(event: dict[str, Any]) -> str:
     return f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
-def thinking_exchanges(thinking_deltas: int, text_deltas: int = 40) -> list[dict[str, Any]]:
-    """A thinking model's stream — thinking, then the answer — constructed from the real text deltas of the engine
-    recording ``stream_poem`` (the engine does not think), shaped as Ollama streams thinking (facts.md §1)."""
-    exchange = load_recording("stream_poem")["exchanges"][0]
-    pieces = [event["delta"]["text"] for event in (json.loads(frame.split("data:", 1)[1])
-              for frame in sse_frames(exchange["response"]["body"])) if event["type"] == "content_block_delta"]
-    events = [{"type": "message_start", "message": {"id": "msg_think", "type": "message", "role": "assistant",
-                                                     "model": "qwen3", "content": [], "stop_reason": None,
-                                                     "stop_sequence": None,
-                                                     "usage": {"input_tokens": 9, "output_tokens": 0}}},
-              {"type": "content_block_start", "index": 0,
-               "content_block": {"type": "thinking", "thinking": "", "signature": ""}}]
-    events += [{"type": "content_block_delta", "index": 0,
-                "delta": {"type": "thinking_delta", "thinking": pieces[i % len(pieces)]}}
-               for i in range(thinking_deltas)]
-    events += [{"type": "content_block_stop", "index": 0},
-               {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}]
-    events += [{"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": pieces[i]}}
-               for i in range(text_deltas)]
-    events += [{"type": "content_block_stop", "index": 1},
-               {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": thinking_deltas + text_deltas}},
+def recorded_text_deltas(recording: str = "stream_poem") -> list[str]:
+    """The text of every text_delta of a real recorded stream, in order."""
+    body = load_recording(recording)["exchanges"][0]["response"]["body"]
+    events = (json.loads(frame.split("data:", 1)[1]) for frame in sse_frames(body))
+    return [event["delta"]["text"] for event in events if event["type"] == "content_block_delta"]
+
+
+def constructed_exchanges(thinking: list[str], text: list[str]) -> list[dict[str, Any]]:
+    """One streamed reply shaped as Ollama streams it (facts.md §1): a thinking block made of the ``thinking``
+    deltas (none if empty), then a text block made of the ``text`` deltas."""
+    request = load_recording("stream_poem")["exchanges"][0]["request"]
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"id": "msg_constructed", "type": "message", "role": "assistant",
+                                              "model": "qwen3", "content": [], "stop_reason": None,
+                                              "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 0}}}]
+    blocks = [("thinking", thinking), ("text", text)] if thinking else [("text", text)]
+    for index, (kind, pieces) in enumerate(blocks):
+        empty = {"type": "thinking", "thinking": "", "signature": ""} if kind == "thinking" else {"type": "text",
+                                                                                                     "text": ""}
+        events.append({"type": "content_block_start", "index": index, "content_block": empty})
+        events += [{"type": "content_block_delta", "index": index, "delta": {"type": f"{kind}_delta", kind: piece}}
+                   for piece in pieces]
+        events.append({"type": "content_block_stop", "index": index})
+    events += [{"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": len(thinking) + len(text)}},
                {"type": "message_stop"}]
     body = "".join(sse_event(event) for event in events)
-    return [{"request": exchange["request"],
+    return [{"request": request,
              "response": {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": body}}]
+
+
+def thinking_exchanges(thinking_deltas: int, text_deltas: int = 40) -> list[dict[str, Any]]:
+    """A thinking model's reply — a reasoning of ``thinking_deltas`` tokens, then the answer — constructed from the
+    real text deltas of the engine recording ``stream_poem`` (the engine does not think)."""
+    pieces = recorded_text_deltas()
+    return constructed_exchanges([pieces[i % len(pieces)] for i in range(thinking_deltas)], pieces[:text_deltas])
+
+
+def one_line_exchanges(text_deltas: int) -> list[dict[str, Any]]:
+    """A reply written as one long line (``stream_poem``'s real deltas with their line breaks made spaces)."""
+    pieces = [piece.replace("\n", " ") for piece in recorded_text_deltas()]
+    return constructed_exchanges([], [pieces[i % len(pieces)] for i in range(text_deltas)])
 
 
 class _PacedBody(httpx2.SyncByteStream):

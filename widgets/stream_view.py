@@ -90,9 +90,10 @@ class StreamView(widgets.VBox):
     **What reaches the browser grows linearly with the reply**, not with its square: text and thinking are shown
     in parts (``text_parts``, ``thinking_parts``: see :mod:`.incremental`). A finished Markdown block is sent once,
     as a part of its own; only the open block and the footer are updated. At the end the parts, joined, are exactly
-    the whole reply rendered at once. Thinking shows unfolded (``thinking_view``, an ``Accordion``) while it
-    streams and folds when the answer starts. ``stylesheet=False`` leaves out the kit's stylesheet, for a view
-    inside a kit widget that already carries it.
+    the whole reply rendered at once. An open part that cannot be cut (a reply written as one long line) is re-sent
+    at most about 20 KB a second (the throttle's byte budget). Thinking shows unfolded (``thinking_view``, an
+    ``Accordion``) while it streams and folds when the answer starts. ``stylesheet=False`` leaves out the kit's
+    stylesheet, for a view inside a kit widget that already carries it.
     """
 
     text = Unicode("", help="The reply text received so far (all text blocks).")
@@ -114,6 +115,7 @@ class StreamView(widgets.VBox):
                  **kwargs: Any):
         self._text_incremental = IncrementalHTML(markdown=markdown)
         self._thinking_incremental = IncrementalHTML(markdown=False)
+        self._html_sent = 0
         # Every HTML leaf of the view shares one layout and one style model (hiding is a class, not a layout):
         # a view, and each part it adds, then costs the browser its HTML rather than a layout per widget.
         self._leaf_layout, self._leaf_style, self._box_layout = widgets.Layout(), HTMLStyle(), widgets.Layout()
@@ -137,6 +139,7 @@ class StreamView(widgets.VBox):
         self._shown = StreamResult()  # what the browser shows now: a flush draws only what differs
         self._thinking_open = False
         self._result: StreamResult | None = None
+        self._html_sent = 0  # characters of HTML a render sent, for the throttle
 
     @property
     def result(self) -> StreamResult:
@@ -387,7 +390,8 @@ class StreamView(widgets.VBox):
         self._shown = content
         self.frontend_updates += sent
         # even a flush that found nothing new waits one interval, or an idle stretch would re-check every event
-        self._throttle.spent(max(sent, 1), cost_s=time.perf_counter() - began)
+        self._throttle.spent(max(sent, 1), cost_s=time.perf_counter() - began, sent_bytes=self._html_sent)
+        self._html_sent = 0
 
     def _parts_column(self, **kwargs: Any) -> HTMLParts:
         return HTMLParts(part_layout=self._leaf_layout, part_style=self._leaf_style, group_layout=self._box_layout,
@@ -405,9 +409,10 @@ class StreamView(widgets.VBox):
                 widget.close()
         super().close()
 
-    @staticmethod
-    def _show_parts(parts: HTMLParts, incremental: IncrementalHTML, text: str, *, final: bool) -> int:
-        return parts.apply(incremental.update(text, final=final)) + _show(parts, bool(text))
+    def _show_parts(self, parts: HTMLParts, incremental: IncrementalHTML, text: str, *, final: bool) -> int:
+        update = incremental.update(text, final=final)
+        self._html_sent += len(update.tail) + sum(len(part) for part in update.append)
+        return parts.apply(update) + _show(parts, bool(text))
 
     def _show_thinking(self, thinking: str, *, final: bool) -> int:
         """Thinking in an Accordion, made on first use: unfolded while it streams, folded once the answer starts."""

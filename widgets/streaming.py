@@ -372,15 +372,17 @@ class StreamAccumulator:
 
 
 class Throttle:
-    """Decides when a view may push updates to the browser: at most one per ``interval`` seconds on average, and
-    no more than ``busy_fraction`` of the time spent rendering.
+    """Decides when a view may push updates to the browser: at most one per ``interval`` seconds on average, no
+    more than ``busy_fraction`` of the time spent rendering, and no more than ``bytes_per_s`` sent.
 
-    Call :meth:`ready` before rendering and :meth:`spent` afterwards with how many updates were pushed and how
-    long rendering took: *k* updates buy a pause of *k* × ``interval``, a render that took *c* seconds a pause of
-    at least *c* / ``busy_fraction`` (a long Markdown reply is re-rendered less often instead of eating the CPU).
-    The caller always pushes the final state, ready or not, so the end of a stream is never lost to throttling.
-    Every widget trait change is one message to the browser, and the notebook server drops output above ~1000
-    messages/s, so a stream at 1000 tokens/s must not mean 1000 updates.
+    Call :meth:`ready` before rendering and :meth:`spent` afterwards with how many updates were pushed, how long
+    rendering took and how many bytes of HTML went out: *k* updates buy a pause of *k* × ``interval``, a render
+    that took *c* seconds a pause of at least *c* / ``busy_fraction`` (a long reply is re-rendered less often
+    instead of eating the CPU), *b* bytes a pause of at least *b* / ``bytes_per_s`` (a part that cannot be cut,
+    such as a reply written as one long line, is re-sent less often: what is sent then grows with the time, not
+    with the square of the length). The caller always pushes the final state, ready or not, so the end of a
+    stream is never lost to throttling. Every widget trait change is one message to the browser, and the notebook
+    server drops output above ~1000 messages/s, so a stream at 1000 tokens/s must not mean 1000 updates.
 
     Example:
         >>> now = [0.0]
@@ -393,21 +395,27 @@ class Throttle:
         True
         >>> throttle.spent(1, cost_s=0.01); now[0] = 0.2; throttle.ready()   # 10 ms of rendering: pause 0.2 s
         False
+        >>> now[0] = 0.25; throttle.spent(1, sent_bytes=20_000); now[0] = 0.75; throttle.ready()  # 20 KB: 1 s
+        False
     """
 
-    def __init__(self, interval: float = 0.07, *, busy_fraction: float = 0.05, clock: Clock = time.perf_counter):
+    def __init__(self, interval: float = 0.07, *, busy_fraction: float = 0.05, bytes_per_s: float = 20_000,
+                 clock: Clock = time.perf_counter):
         self.interval = interval
         self.busy_fraction = busy_fraction
+        self.bytes_per_s = bytes_per_s
         self._clock = clock
         self.next_at = float("-inf")  # ready() is ``clock() >= next_at``; a per-token loop may compare directly
 
     def ready(self) -> bool:
         return self._clock() >= self.next_at
 
-    def spent(self, updates: int = 1, cost_s: float = 0.0) -> None:
+    def spent(self, updates: int = 1, cost_s: float = 0.0, sent_bytes: int = 0) -> None:
         pause = updates * self.interval
         if cost_s > 0 and self.busy_fraction > 0:
             pause = max(pause, cost_s / self.busy_fraction)
+        if sent_bytes > 0 and self.bytes_per_s > 0:
+            pause = max(pause, sent_bytes / self.bytes_per_s)
         if pause > 0:
             self.next_at = self._clock() + pause
 

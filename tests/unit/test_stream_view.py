@@ -20,7 +20,7 @@ from ollama_anthropic_widgets.stream_view import StreamView
 from ollama_anthropic_widgets.streaming import StreamInterrupted
 
 from tests.replay import Replayer, load_recording, replay_client
-from tests.stream_samples import lengthened_exchanges, thinking_exchanges
+from tests.stream_samples import lengthened_exchanges, one_line_exchanges, thinking_exchanges
 from tests.unit.test_render import assert_inert
 from tests.widget_traffic import counting_comms
 
@@ -514,3 +514,11 @@ def test_a_long_reasoning_is_not_sent_again_at_every_update():
     short = bytes_per_text_byte(thinking_exchanges(1000))
     long = bytes_per_text_byte(thinking_exchanges(4000))
     assert long <= short * 1.05 and long <= 10, (short, long)
+
+
+def test_a_reply_that_cannot_be_cut_costs_bytes_in_proportion_to_its_time():
+    """One long line has no place to cut a part: the open part grows, and the throttle's byte budget keeps what is
+    sent proportional to the time (so to the length), never to its square."""
+    short = bytes_per_text_byte(one_line_exchanges(1000))
+    long = bytes_per_text_byte(one_line_exchanges(4000))
+    assert long <= short * 1.25, (short, long)

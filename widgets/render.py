@@ -13,7 +13,7 @@ reply would run in the learner's browser. So every string from the model goes th
 - thinking, tool calls, server messages, file names, table cells: escaped text.
 
 **Styling** never travels with a value: the markup carries ``oaw-*`` classes, and their rules are the kit's one
-stylesheet, :func:`stylesheet`, which a top-level widget carries once (``stylesheet.StylesheetHTML``). Each
+stylesheet, :func:`stylesheet`, which a top-level widget carries once (``stylesheet.Stylesheet``). Each
 section of this module declares its rules in a constant named ``<SECTION>_CSS``; :func:`stylesheet` joins every
 such constant in file order, so a section appended at the end of the file adds its rules by defining its own
 ``..._CSS`` constant, nothing else. Only the kit's own markup around sanitized model output carries these

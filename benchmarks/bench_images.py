@@ -5,7 +5,7 @@
 1. A 4000×3000 photo-like JPEG (generated here) turned into an image block — goal ≤ 300 ms (median).
 2. ``import ollama_anthropic_widgets`` over ``import ipywidgets`` — goal ≤ 150 ms: in fresh interpreters, the time
    of ``import ollama_anthropic_widgets`` right after ``import ipywidgets`` (median). Also shown: the first use of
-   ``ImageUpload`` and ``UsageTracker`` (their modules load then: Pillow, traitlets), for information.
+   ``ImageUpload``, ``UsageTracker`` and ``StreamView`` (their modules load then), for information.
 3. ``UsageTracker.chart()`` rendered to PNG for 50 calls: what one throttled redraw of the live panel costs.
 """
 
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ollama_anthropic_widgets.images import image_block  # noqa: E402
-from ollama_anthropic_widgets.usage import UsageTracker, figure_png  # noqa: E402
+from ollama_anthropic_widgets.usage import UsageTracker  # noqa: E402
+from ollama_anthropic_widgets.usage_chart import figure_png  # noqa: E402
 
 RUNS = 7
 IMPORT_RUNS = 5
@@ -85,7 +86,8 @@ def main() -> None:
           "   goal <= 300 ms")
 
     kit = "ollama_anthropic_widgets"
-    for statement in (f"import {kit}", f"from {kit} import ImageUpload", f"from {kit} import UsageTracker"):
+    for statement in (f"import {kit}", f"from {kit} import ImageUpload", f"from {kit} import UsageTracker",
+                      f"from {kit} import StreamView"):
         label = statement
         runs = [import_times(statement) for _ in range(IMPORT_RUNS)]
         goal = "   goal <= 150 ms" if statement == f"import {kit}" else ""

@@ -7,13 +7,22 @@
    ``stream_poem`` by repeating its text_delta events to 2,000 SSE events (tests/stream_samples.py). Rounds
    alternate bare / view; the figure is the median of the per-round ratios (each view run over the bare run just
    before it, on this thread's CPU time), with the middle half of the rounds as the spread.
-2. Frontend updates per second while the same stream arrives at 1,000 events (tokens) per second from a paced
-   transport (goal ≤ 20): widget values sent to the browser divided by the wall time of the stream, and the most
-   sent in any 1-second window. For contrast, the same view with the throttle off (``update_interval=0,
-   busy_fraction=0``).
+2. Browser updates per second while the same stream arrives at 1,000 events (tokens) per second from a paced
+   transport (goal ≤ 20): the messages that change the page (new parts, values, boxes), counted at the comm, over
+   the wall time of the stream, and the most in any 1-second window. Closing the parts a finished block replaced
+   is shown apart (the page no longer shows them). For contrast, without the interval and the CPU share
+   (``update_interval=0, busy_fraction=0``; the byte budget still holds).
+3. Bytes of widget state sent per byte of reply text, at 1,000 and 4,000 tokens arriving at 400 tokens/s (the
+   issue's measure; goal ≤ 10× at 4,000 and no growth with length): every message the view's widgets send at the
+   comm (their opening included), serialized as Jupyter sends it (JSON), over the UTF-8 bytes of the reply. The
+   same for a thinking model's reply (a 1,000/4,000-token reasoning, then 40 tokens of answer; built from the
+   same real deltas, tests/stream_samples.py), and for a reply written as one long line (nowhere to cut a part: the
+   throttle's byte budget keeps it proportional). Also at 50 tokens/s, a slow model: the figure then grows, since
+   every update costs its open part whatever little was added, but not with the length of the reply.
 
-Outside a kernel the widgets' messages go to a dummy comm; in a notebook each sent update also costs one
-message on the iopub channel, which the throttle keeps to a few dozen per stream.
+Outside a kernel the widgets' messages go to a dummy comm; here ``comm.create_comm`` (its documented replacement
+point) is swapped for one that counts (tests/widget_traffic.py). In a notebook each message is one message on
+the iopub channel.
 """
 
 from __future__ import annotations
@@ -31,7 +40,13 @@ from ollama_anthropic_widgets.render import render_text  # noqa: E402
 from ollama_anthropic_widgets.stream_view import StreamView  # noqa: E402
 
 from tests.replay import replay_client  # noqa: E402
-from tests.stream_samples import lengthened_exchanges, paced_client  # noqa: E402
+from tests.stream_samples import (  # noqa: E402
+    lengthened_exchanges,
+    one_line_exchanges,
+    paced_client,
+    thinking_exchanges,
+)
+from tests.widget_traffic import counting_comms  # noqa: E402
 
 ASK = {"model": "smollm2-135m", "max_tokens": 2000, "messages": [{"role": "user", "content": "写一首诗"}]}
 EVENTS = 2000
@@ -91,30 +106,44 @@ def overhead(rounds: int) -> None:
     print("   (CPU = this thread's CPU time: the fair figure on a shared machine)")
 
 
-def paced(exchanges, interval: float | None) -> tuple[float, int, int]:
-    client = paced_client(exchanges, events_per_s=1000)
-    view = StreamView() if interval is None else StreamView(update_interval=interval, busy_fraction=0)
-    pushes: list[float] = []
-    for child in view.children:
-        child.observe(lambda change: pushes.append(time.perf_counter()), names="value")
-        child.layout.observe(lambda change: pushes.append(time.perf_counter()), names="display")
-    began = time.perf_counter()
-    view.consume(client.messages.stream(**ASK))
-    wall = time.perf_counter() - began
-    busiest = max(sum(1 for t in pushes if start <= t < start + 1.0) for start in pushes)
-    assert len(pushes) == view.frontend_updates
-    return wall, view.frontend_updates, busiest
+def paced(exchanges, interval: float | None, tokens_per_s: float = 1000) -> tuple[float, int, int, int, int, int]:
+    """(wall s, page updates, busiest 1-s window, closes, bytes sent, reply bytes) for one paced stream."""
+    client = paced_client(exchanges, events_per_s=tokens_per_s)
+    with counting_comms() as traffic:
+        view = StreamView() if interval is None else StreamView(update_interval=interval, busy_fraction=0)
+        opened = traffic.messages
+        began = time.perf_counter()
+        view.consume(client.messages.stream(**ASK))
+        wall = time.perf_counter() - began
+    updates = [at for at, kind, _, _ in traffic.log[opened:] if kind != "comm_close"]
+    closes = sum(1 for _, kind, _, _ in traffic.log[opened:] if kind == "comm_close")
+    busiest = max((sum(1 for t in updates if start <= t < start + 1.0) for start in updates), default=0)
+    assert len(updates) == view.frontend_updates
+    return wall, len(updates), busiest, closes, traffic.bytes, len((view.thinking + view.text).encode("utf-8"))
 
 
 def updates_per_second() -> None:
     exchanges, _ = lengthened_exchanges("stream_poem", EVENTS)
-    wall, updates, busiest = paced(exchanges, None)
-    print(f"2. frontend updates while replaying {EVENTS} events at 1,000 tokens/s")
-    print(f"   throttled (default)   : {updates} updates in {wall:.2f} s = {updates / wall:.1f} updates/s; "
-          f"busiest 1-s window {busiest}   goal <= 20")
-    wall, updates, busiest = paced(exchanges, 0.0)
-    print(f"   throttle off          : {updates} updates in {wall:.2f} s = {updates / wall:.1f} updates/s; "
-          f"busiest 1-s window {busiest}   (for contrast)")
+    print(f"2. browser updates while replaying {EVENTS} events at 1,000 tokens/s (messages that change the page)")
+    for label, interval in (("throttled (default)", None), ("no interval, no CPU cap", 0.0)):
+        wall, updates, busiest, closes, _, _ = paced(exchanges, interval)
+        goal = "   goal <= 20" if interval is None else "   (for contrast)"
+        print(f"   {label:23s}: {updates} updates in {wall:.2f} s = {updates / wall:.1f} updates/s; "
+              f"busiest 1-s window {busiest}; +{closes} closes of replaced parts{goal}")
+
+
+def bytes_per_text_byte() -> None:
+    print("3. widget state sent at the comm per byte of reply (opening included)")
+    for rate in (400, 50):
+        for kind, build in (("text", lambda n: lengthened_exchanges("stream_poem", n + 5)[0]),
+                            ("thinking", thinking_exchanges), ("one line", one_line_exchanges)):
+            figures = []
+            for tokens in (1000, 4000) if rate == 400 else (1000,):
+                _, _, _, _, sent, reply = paced(build(tokens), None, tokens_per_s=rate)
+                figures.append(f"{tokens:,} tokens: {sent / 1000:.1f} KB for {reply / 1000:.1f} KB = "
+                               f"{sent / reply:.1f}x")
+            goal = "   goal <= 10x at 4,000, no growth" if rate == 400 else ""
+            print(f"   {kind:8s} at {rate} tok/s: {'; '.join(figures)}{goal if kind != 'one line' else ''}")
 
 
 def main() -> int:
@@ -123,6 +152,7 @@ def main() -> int:
     args = parser.parse_args()
     overhead(args.rounds)
     updates_per_second()
+    bytes_per_text_byte()
     return 0
 
 

@@ -21,6 +21,7 @@ _EXPORTS = {
     "make_client": "config",
     "text_of": "messages",
     "blocks_of_type": "messages",
+    "prompt_tokens": "messages",
     "check_connection": "doctor",
     "Diagnosis": "doctor",
     "StreamView": "stream_view",
@@ -52,6 +53,7 @@ __all__ = [
     "image_block",
     "make_client",
     "probe",
+    "prompt_tokens",
     "run_tool_loop",
     "sample_image",
     "settings",
@@ -64,7 +66,7 @@ if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from .config import Settings, make_client, settings
     from .doctor import Diagnosis, check_connection
     from .images import ImageRejected, ImageUpload, image_block, sample_image, user_message
-    from .messages import blocks_of_type, text_of
+    from .messages import blocks_of_type, prompt_tokens, text_of
     from .probe import probe
     from .stream_view import StreamView
     from .streaming import StreamInterrupted, StreamResult

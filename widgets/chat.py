@@ -46,9 +46,11 @@ import traitlets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .chat_input import ChatInput
+from .errors import describe_error, one_line
 from .images import user_message
 from .messages import field_of as _get
 from .render import footer_text, render_chat_empty, render_chat_status, render_chat_turn, render_error
+from .stylesheet import Stylesheet
 
 RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream", "thinking"})
 EXPORT_SUFFIXES = (".md", ".json")
@@ -466,10 +468,12 @@ class ChatWidget(ipywidgets.VBox):
         if images:
             from .images import ImageUpload
 
-            self.upload = ImageUpload()
-        self.usage_panel = tracker.widget() if tracker is not None else None
+            self.upload = ImageUpload(stylesheet=False)
+        self.usage_panel = tracker.widget(stylesheet=False) if tracker is not None else None
 
-        children = [self.system_section, self.history_box, self.live_area, self.error_view, self.status_view,
+        # One copy of the kit's stylesheet (the chat's rules included) for the whole chat and all its parts.
+        children = [Stylesheet(), self.system_section, self.history_box, self.live_area, self.error_view,
+                    self.status_view,
                     ipywidgets.HBox([self.text_box, self.send_button, self.stop_button],
                                     layout=ipywidgets.Layout(align_items="flex-start"))]
         children += [part for part in (self.upload, self.usage_panel) if part is not None]
@@ -723,7 +727,7 @@ class ChatWidget(ipywidgets.VBox):
         if self.reply_view is None:
             from .stream_view import StreamView
 
-            self.reply_view = StreamView(markdown=self.markdown, tracker=self.tracker)
+            self.reply_view = StreamView(markdown=self.markdown, tracker=self.tracker, stylesheet=False)
             self.live_area.children = (self.reply_view,)
         self.reply_view.markdown = self.markdown
         self._live_this_turn = True
@@ -918,7 +922,5 @@ def _one_line_error(error: BaseException) -> str:
     if isinstance(error, asyncio.CancelledError):
         return "Cancelled before the reply was complete: nothing was added; your text is back in the box."
     if isinstance(error, (EmptyReply, ValueError)):
-        return " ".join(str(error).split())
-    from .streaming import describe_error
-
+        return one_line(error)
     return describe_error(error)

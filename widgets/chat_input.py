@@ -33,8 +33,6 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from .render import CHAT_CSS
-
 # The front-end. ``model`` is the widget's state (value, placeholder, disabled) shared with the kernel.
 CHAT_INPUT_ESM = """
 function render({ model, el }) {
@@ -104,7 +102,6 @@ class ChatInput(anywidget.AnyWidget):
     """
 
     _esm = CHAT_INPUT_ESM
-    _css = CHAT_CSS  # the chat's rules reach the page with the first chat; one <style> per page, kept by anywidget
 
     value = traitlets.Unicode("", help="the text in the box").tag(sync=True)
     placeholder = traitlets.Unicode("", help="grey hint shown while the box is empty").tag(sync=True)

@@ -8,7 +8,8 @@
 
 The API key is ``"ollama"`` (local servers accept any key), except when the base URL is Anthropic's own API:
 then it is read from ``ANTHROPIC_API_KEY``, so a real key never has to be written in a notebook and is never
-sent to any other server.
+sent to any other server. :func:`api_key_for` makes that decision, for ``settings()`` and the connection check
+alike.
 
 Example:
     >>> from anthropic import Anthropic
@@ -59,8 +60,32 @@ class Settings:
 
 
 def is_anthropic_url(url: str) -> bool:
+    """True for Anthropic's own API (``anthropic.com`` and its subdomains), not for look-alike hosts.
+
+    Example:
+        >>> is_anthropic_url("https://api.anthropic.com"), is_anthropic_url("http://anthropic.com.evil.example")
+        (True, False)
+    """
     host = (urlsplit(url).hostname or "").lower()
     return host == "anthropic.com" or host.endswith(".anthropic.com")
+
+
+def api_key_for(base_url: str, environ: Mapping[str, str] | None = None) -> str:
+    """The API key to send to ``base_url``: ``ANTHROPIC_API_KEY`` for Anthropic's API, ``"ollama"`` anywhere else.
+
+    Decided by the URL a request actually goes to, never by the configured one, so a real key is never sent to
+    another server (and Anthropic's API never gets the placeholder while a key is set). ``environ`` defaults to
+    ``os.environ``.
+
+    Example:
+        >>> env = {"ANTHROPIC_API_KEY": "sk-ant-example"}
+        >>> api_key_for("https://api.anthropic.com", env), api_key_for("http://localhost:11434", env)
+        ('sk-ant-example', 'ollama')
+    """
+    env = os.environ if environ is None else environ
+    if is_anthropic_url(base_url):
+        return env.get("ANTHROPIC_API_KEY") or LOCAL_API_KEY
+    return LOCAL_API_KEY
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,14 +97,11 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     """
     env = os.environ if environ is None else environ
     base_url = (env.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL).rstrip("/")
-    api_key = LOCAL_API_KEY
-    if is_anthropic_url(base_url):
-        api_key = env.get("ANTHROPIC_API_KEY") or LOCAL_API_KEY
     return Settings(
         base_url=base_url,
         model=env.get(MODEL_VARIABLE) or DEFAULT_MODEL,
         vision_model=env.get(VISION_MODEL_VARIABLE) or DEFAULT_VISION_MODEL,
-        api_key=api_key,
+        api_key=api_key_for(base_url, env),
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import is_anthropic_url, settings
+from .config import api_key_for, is_anthropic_url, settings
 
 FIRST_OLLAMA_WITH_ANTHROPIC_API = (0, 14, 0)
 
@@ -224,7 +224,7 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
     if not send_test_message:
         diagnosis.ok = True
         return diagnosis
-    headers = {"x-api-key": config.api_key, "anthropic-version": "2023-06-01"}
+    headers = {"x-api-key": api_key_for(base_url), "anthropic-version": "2023-06-01"}
     request = {"model": model, "max_tokens": 1, "messages": [{"role": "user", "content": "hi"}]}
     try:
         reply = http("POST", base_url + "/v1/messages", request, headers, max(timeout, 30.0))

@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 import warnings
@@ -26,6 +25,9 @@ from typing import Any
 import ipywidgets
 import traitlets
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .render import render_upload_status
+from .stylesheet import Stylesheet
 
 DEFAULT_MAX_SIDE = 1568
 DEFAULT_MAX_BYTES = 5_000_000
@@ -351,6 +353,7 @@ class ImageUpload(ipywidgets.VBox):
 
     Files are checked and shrunk by :func:`prepare_image` (``max_side``, ``max_bytes`` apply to later uploads).
     A rejected file shows its reason in ``error`` (and on screen); images accepted earlier stay.
+    ``stylesheet=False`` leaves out the kit's stylesheet, for an upload inside a kit widget that carries it.
 
     Example:
         >>> upload = ImageUpload()
@@ -363,7 +366,7 @@ class ImageUpload(ipywidgets.VBox):
     error = traitlets.Unicode("", help="why the last upload's rejected files were rejected ('' if none)")
 
     def __init__(self, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
-                 description: str = "Add images", **kwargs: Any):
+                 description: str = "Add images", stylesheet: bool = True, **kwargs: Any):
         _check_limits(max_side, max_bytes)
         self.picker = ipywidgets.FileUpload(accept="image/*", multiple=True, description=description)
         self.clear_button = ipywidgets.Button(description="Clear", icon="trash", tooltip="remove all images",
@@ -371,8 +374,10 @@ class ImageUpload(ipywidgets.VBox):
         self.status = ipywidgets.HTML()
         self.previews = ipywidgets.HBox(layout=ipywidgets.Layout(flex_flow="row wrap"))
         self._blocks: list[dict[str, Any]] = []
-        super().__init__(children=[ipywidgets.HBox([self.picker, self.clear_button]), self.status, self.previews],
-                         max_side=max_side, max_bytes=max_bytes, **kwargs)
+        children = [ipywidgets.HBox([self.picker, self.clear_button]), self.status, self.previews]
+        if stylesheet:  # False inside a kit widget that already carries it (ChatWidget)
+            children.insert(0, Stylesheet())
+        super().__init__(children=children, max_side=max_side, max_bytes=max_bytes, **kwargs)
         self.picker.observe(self._on_files, "value")
         self.clear_button.on_click(lambda _button: self.clear())
 
@@ -417,8 +422,4 @@ class ImageUpload(ipywidgets.VBox):
 
     def _show(self, accepted: list[str], rejected: list[str]) -> None:
         self.error = "\n".join(rejected)
-        lines = [f"<div>✔ {html.escape(line)}</div>" for line in accepted]
-        lines += [f"<div style='color:#b00020'>✘ {html.escape(line)}</div>" for line in rejected]
-        count = len(self._blocks)
-        lines.append(f"<div><small>{count} image{'s' if count != 1 else ''} ready</small></div>")
-        self.status.value = "".join(lines)
+        self.status.value = render_upload_status(accepted, rejected, len(self._blocks))

@@ -45,53 +45,33 @@ def text_of(message_or_content: Any) -> str:
     return "".join(field_of(block, "text", "") for block in blocks_of_type(message_or_content, "text"))
 
 
-def prompt_tokens(usage: Any) -> tuple[int | None, int]:
-    """``(all prompt tokens, how many of them came from the server's prompt cache)`` from a ``usage`` object.
+def prompt_tokens(usage: Any) -> int | None:
+    """All the prompt tokens the model read for a reply, from its ``usage`` (an SDK ``Usage`` or its dict form).
 
-    Anthropic's usage counts cache reads and writes apart from ``input_tokens``. llama.cpp's server reuses its
-    prompt cache on every request, so there ``input_tokens`` alone can be 1 on a long conversation; the sum is
-    what the model actually read.
+    That is ``input_tokens`` plus the prompt-cache reads and writes (``cache_read_input_tokens``,
+    ``cache_creation_input_tokens``), which Anthropic's format counts apart from ``input_tokens``. llama.cpp's
+    server reuses its prompt cache on every request, so there ``input_tokens`` alone can be 1 on a long
+    conversation; the sum is what the model actually read. ``None`` when the server reported no prompt size at
+    all (a stream whose ``message_start`` never came). :func:`cached_prompt_tokens` is the cached part.
 
     Example:
         >>> prompt_tokens({"input_tokens": 1, "cache_read_input_tokens": 48, "output_tokens": 9})
-        (49, 48)
-        >>> prompt_tokens({"input_tokens": 12})
-        (12, 0)
+        49
+        >>> prompt_tokens({"input_tokens": 12}), prompt_tokens({"output_tokens": 3})
+        (12, None)
     """
-    reported = field_of(usage, "input_tokens")
-    cached = sum(field_of(usage, name) or 0 for name in ("cache_read_input_tokens", "cache_creation_input_tokens"))
+    reported: int | None = field_of(usage, "input_tokens")
+    cached = cached_prompt_tokens(usage)
     if reported is None:
-        return (cached or None), cached
-    return reported + cached, cached
+        return cached or None
+    return reported + cached
 
 
-def server_message(error: Any) -> str:
-    """What the server said in an ``anthropic.APIStatusError``, without the SDK's wrapping.
-
-    Reads Anthropic's error JSON (``{"error": {"message": ...}}``, which Ollama and llama.cpp also send), a plain
-    text body (Ollama's ``404 page not found``), or falls back to the SDK's own message.
+def cached_prompt_tokens(usage: Any) -> int:
+    """The part of :func:`prompt_tokens` that went through the server's prompt cache (reads plus writes).
 
     Example:
-        >>> class Refused:  # stands in for anthropic.BadRequestError
-        ...     body = {"type": "error", "error": {"type": "invalid_request_error",
-        ...                                        "message": "Only base64 images are supported."}}
-        >>> server_message(Refused())
-        'Only base64 images are supported.'
+        >>> cached_prompt_tokens({"input_tokens": 1, "cache_read_input_tokens": 48})
+        48
     """
-    body = getattr(error, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error")
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-        if body.get("message"):
-            return str(body["message"])
-    if isinstance(body, str) and body.strip():
-        return body.strip()
-    try:
-        text = error.response.text
-    except Exception:  # no response, or a streamed response that was never read
-        text = ""
-    return text or str(getattr(error, "message", "") or error)
-
+    return sum(field_of(usage, name) or 0 for name in ("cache_read_input_tokens", "cache_creation_input_tokens"))

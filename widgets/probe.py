@@ -35,7 +35,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import html
 import struct
 import time
 import zlib
@@ -45,8 +44,9 @@ from typing import Any
 
 import anthropic
 
+from .errors import error_summary, one_line
 from .messages import field_of as _get
-from .messages import server_message
+from .messages import prompt_tokens
 
 OUTCOMES = ("works", "partial", "ignored", "inconclusive", "error")
 PROBE_MAX_TOKENS = 16
@@ -83,32 +83,11 @@ def _png(width: int = 16, height: int = 16, rgb: tuple[int, int, int] = (220, 30
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def one_line(text: Any, limit: int = DETAIL_LIMIT) -> str:
-    """The first non-empty line of ``text``, cut to ``limit`` characters.
-
-    Example:
-        >>> one_line("first line\\nsecond line")
-        'first line'
-    """
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    line = lines[0] if lines else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def describe_exception(error: BaseException) -> str:
-    """One line saying who rejected a probe request and why.
-
-    Example:
-        >>> describe_exception(TypeError("create() got an unexpected keyword argument 'temperature'"))
-        "SDK rejected it before sending: TypeError: create() got an unexpected keyword argument 'temperature'"
-    """
-    if isinstance(error, anthropic.APIStatusError):
-        return one_line(f"HTTP {error.status_code}: {one_line(server_message(error), limit=10_000)}")
-    if isinstance(error, anthropic.APIConnectionError):
-        return one_line(f"no answer from the server: {error}")
-    if isinstance(error, TypeError):
-        return one_line(f"SDK rejected it before sending: TypeError: {error}")
-    return one_line(f"{type(error).__name__}: {error}")
+def _rejection(error: BaseException) -> str:
+    """One line saying who rejected a probe request and why (the server, the SDK before sending, the network)."""
+    if isinstance(error, TypeError):  # the SDK checks its keyword arguments before anything is sent
+        return f"SDK rejected it before sending: {error_summary(error)}"
+    return error_summary(error)
 
 
 def _types(message: Any) -> str:
@@ -117,18 +96,6 @@ def _types(message: Any) -> str:
 
 def _generated_text(message: Any) -> str:
     return "".join(_get(block, "text", "") or _get(block, "thinking", "") or "" for block in message.content)
-
-
-def prompt_tokens(message: Any) -> int:
-    """All prompt tokens of a reply: ``input_tokens`` plus any cache reads/writes the server reports separately.
-
-    Example:
-        >>> prompt_tokens({"usage": {"input_tokens": 1, "cache_read_input_tokens": 32}})
-        33
-    """
-    usage = _get(message, "usage")
-    return sum(_get(usage, name) or 0 for name in
-               ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
 
 
 class _Session:
@@ -166,7 +133,7 @@ class _Session:
             baseline = self.create(model=model, max_tokens=1,
                                    messages=self.user({"type": "text", "text": self.tagged(question)}))
         message = with_feature()
-        return prompt_tokens(baseline), prompt_tokens(message), message
+        return prompt_tokens(baseline.usage) or 0, prompt_tokens(message.usage) or 0, message
 
 
 def _check_basic_create(s: _Session) -> tuple[str, str]:
@@ -433,12 +400,9 @@ class ProbeReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(name)}</th>" for name in self.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(row[name])}</td>" for name in self.columns)
-            + "</tr>" for row in self.rows)
-        return (f"<table><caption style='text-align:left'>{html.escape(self._title())}</caption>"
-                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        from .render import render_table, stylesheet_html
+
+        return stylesheet_html() + render_table(self._title(), self.columns, self.rows)
 
 
 def probe(client: Any, model: str, *, vision_model: str | None = None, features: Iterable[str] | None = None,
@@ -472,10 +436,10 @@ def probe(client: Any, model: str, *, vision_model: str | None = None, features:
         try:
             outcome, detail = FEATURES[name](session)
         except Exception as error:  # a rejected feature is a row of the table, never a crash
-            outcome, detail = "error", describe_exception(error)
+            outcome, detail = "error", _rejection(error)
             if isinstance(error, anthropic.APIConnectionError):
                 unreachable = detail
-        rows.append({"feature": name, "outcome": outcome, "detail": one_line(detail)})
+        rows.append({"feature": name, "outcome": outcome, "detail": one_line(detail, DETAIL_LIMIT)})
         seconds[name] = time.perf_counter() - row_started
     return ProbeReport(rows=rows, model=model, vision_model=session.vision_model,
                        duration_s=time.perf_counter() - started, seconds=seconds)

@@ -1,4 +1,4 @@
-"""Safe HTML for untrusted model output: the only producer of what StreamView puts into its HTML widgets.
+"""Every piece of HTML the kit shows is made here, and model output only ever reaches the page through here.
 
 ``ipywidgets.HTML`` does not sanitize (JupyterLab sets ``innerHTML``): an ``<img src=x onerror=...>`` in a model's
 reply would run in the learner's browser. So every string from the model goes through here:
@@ -7,14 +7,21 @@ reply would run in the learner's browser. So every string from the model goes th
   apps) rendered by cmark-gfm, GitHub's C parser, in its safe mode. Raw HTML in the reply is shown as text, not
   dropped; images become links (a remote image is a tracking pixel / data leak). The result then goes through the
   nh3 (Ammonia) sanitizer with a short allowlist: Markdown's own tags, and ``href`` only for ``http:``,
-  ``https:`` and ``mailto:`` (any other link keeps its text and loses the link). PyPI renders READMEs with the
-  same pair. With ``markdown=False``: escaped ``<pre>`` text;
-- thinking: escaped text in a ``<details>`` block;
-- tool calls: escaped name and id, input as escaped, indented JSON (parsed data only, never evaluated).
+  ``https:`` and ``mailto:`` (any other link keeps its text and loses the link); the only class it lets through
+  is cmark's ``language-*`` on code blocks. PyPI renders READMEs with the same pair. With ``markdown=False``:
+  escaped text;
+- thinking, tool calls, server messages, file names, table cells: escaped text.
+
+**Styling** never travels with a value: the markup carries ``oaw-*`` classes, and their rules are the kit's one
+stylesheet, :func:`stylesheet`, which a top-level widget carries once (``stylesheet.Stylesheet``). Each
+section of this module declares its rules in a constant named ``<SECTION>_CSS``; :func:`stylesheet` joins every
+such constant in file order, so a section appended at the end of the file adds its rules by defining its own
+``..._CSS`` constant, nothing else. Only the kit's own markup around sanitized model output carries these
+classes; the sanitizer keeps refusing any class from the model.
 
 Example:
     >>> render_text("<img src=x onerror=alert(1)> **hi**")
-    '<div class="sv-text"><p>&lt;img src=x onerror=alert(1)&gt; <strong>hi</strong></p>\\n</div>'
+    '<div class="oaw-text"><p>&lt;img src=x onerror=alert(1)&gt; <strong>hi</strong></p>\\n</div>'
 """
 
 from __future__ import annotations
@@ -22,11 +29,45 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+# -- the stylesheet -----------------------------------------------------------------------------------------
+
+BASE_CSS = """
+.oaw-stylesheet { display: none !important; }
+.oaw-parts > .jupyter-widgets, .oaw-parts > .widget-html { margin: 0; }
+.oaw-empty { display: none !important; }
+.oaw-plain, .oaw-code { white-space: pre-wrap; margin: 0; font-family: var(--jp-code-font-family, monospace); }
+.oaw-error { color: var(--jp-error-color1, #d32f2f); }
+.oaw-muted { opacity: 0.6; }
+"""
+
+
+def stylesheet() -> str:
+    """The kit's CSS rules: every ``*_CSS`` constant of this module, in file order (see the module docstring).
+
+    Example:
+        >>> ".oaw-error" in stylesheet() and "style=" not in stylesheet()
+        True
+    """
+    return "".join(value for name, value in globals().items() if name.endswith("_CSS") and isinstance(value, str))
+
+
+def stylesheet_html() -> str:
+    """The stylesheet as one ``<style>`` element, for the widget that carries it.
+
+    Example:
+        >>> stylesheet_html().startswith("<style>") and stylesheet_html().endswith("</style>")
+        True
+    """
+    return f"<style>{stylesheet()}</style>"
+
+
+# -- safe Markdown --------------------------------------------------------------------------------------------
+
 SAFE_LINK_PREFIXES = ("http://", "https://", "mailto:")
-_PRE_STYLE = "white-space: pre-wrap; margin: 0; font-family: var(--jp-code-font-family, monospace)"
 
 # What the sanitizer lets through: the tags cmark-gfm produces for Markdown, nothing that runs or loads.
 MARKDOWN_TAGS = frozenset({"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre",
@@ -81,54 +122,142 @@ def sanitize_html(fragment: str) -> str:
     return _sanitizer().clean(fragment).replace("<a ", '<a target="_blank" ')
 
 
-def markdown_to_html(text: str) -> str:
-    """GitHub-flavoured Markdown to sanitized HTML: raw HTML shown as text, images as links, only http(s)/mailto
-    links clickable (see the module docstring).
-
-    Example:
-        >>> markdown_to_html("**<b>** [x](javascript:alert(1))")
-        '<p><strong>&lt;b&gt;</strong> <a target="_blank" rel="noopener noreferrer nofollow">x</a></p>\\n'
-        >>> markdown_to_html("<https://example.org>").count('rel="noopener noreferrer nofollow"')
-        1
-    """
-    import cmarkgfm
+def _cmark(text: str, *, sourcepos: bool = False) -> str:
+    """cmark-gfm's HTML for ``text``, raw (not yet sanitized), after the stand-ins described above."""
+    import cmarkgfm  # imported on first use: keeps `import ollama_anthropic_widgets` cheap
     from cmarkgfm.cmark import Options
 
     prepared = _RAW_LT.sub(_LT_STAND_IN, text.replace(_LT_STAND_IN, "\ufffd").replace(_IMAGE_STAND_IN, "\ufffd"))
     prepared = prepared.replace("![", "!" + _IMAGE_STAND_IN + "[")
-    rendered = cmarkgfm.markdown_to_html_with_extensions(  # safe mode: cmark itself drops raw HTML and script: URLs
-        prepared, options=Options.CMARK_OPT_HARDBREAKS, extensions=_GFM_EXTENSIONS)
-    rendered = rendered.replace(_LT_STAND_IN, "&lt;").replace(_IMAGE_STAND_IN, "")
+    options = Options.CMARK_OPT_HARDBREAKS | (Options.CMARK_OPT_SOURCEPOS if sourcepos else 0)
+    # safe mode (no CMARK_OPT_UNSAFE): cmark itself drops raw HTML and script: URLs
+    return cmarkgfm.markdown_to_html_with_extensions(prepared, options=options, extensions=_GFM_EXTENSIONS)
+
+
+def markdown_to_html(text: str) -> str:
+    r"""GitHub-flavoured Markdown to sanitized HTML: raw HTML shown as text, images as links, only http(s)/mailto
+    links clickable (see the module docstring).
+
+    Example:
+        >>> markdown_to_html("**<b>** [x](javascript:alert(1))")
+        '<p><strong>&lt;b&gt;</strong> <a target="_blank" rel="noopener noreferrer nofollow">x</a></p>\n'
+        >>> markdown_to_html("<https://example.org>").count('rel="noopener noreferrer nofollow"')
+        1
+    """
+    rendered = _cmark(text).replace(_LT_STAND_IN, "&lt;").replace(_IMAGE_STAND_IN, "")
     return sanitize_html(rendered)
 
 
-def render_text(text: str, *, markdown: bool = True) -> str:
-    """The reply text as safe HTML: Markdown (see :func:`markdown_to_html`) or escaped preformatted text.
+_SOURCEPOS = re.compile(r'<(\w+) data-sourcepos="(\d+):(\d+)-(\d+):(\d+)"')
+
+
+def markdown_blocks(text: str) -> list[tuple[str, int, list[int]]]:
+    r"""The top-level blocks of ``text`` as cmark-gfm parses it: ``(tag, first line, first lines of its children)``.
+
+    ``tag`` is the element cmark makes of the block (``p``, ``ul``, ``ol``, ``pre``, ``table``, ``blockquote``,
+    ``h1``…); lines count from 0; children are the blocks one level down (the items of a list, the rows of a table).
+    Read from cmark's own source positions, so the split is exactly cmark's: the HTML of a text is the HTML of its
+    top-level blocks rendered one by one, which is what lets a view send a finished block once (see
+    ``incremental.py``).
 
     Example:
-        >>> render_text("a < b", markdown=False).endswith(">a &lt; b</pre>")
-        True
+        >>> markdown_blocks("Intro\n\n- one\n- two\n")
+        [('p', 0, []), ('ul', 2, [2, 3])]
+    """
+    blocks: list[tuple[str, int, list[int]]] = []
+    block_end = child_end = (0, 0)
+    for match in _SOURCEPOS.finditer(_cmark(text, sourcepos=True)):
+        tag, start, end = match[1], (int(match[2]), int(match[3])), (int(match[4]), int(match[5]))
+        # cmark writes elements in document order, each parent before its children: an element that starts after
+        # the current block's end begins the next block; one that starts after the current child's end, a child.
+        if not blocks or start > block_end:
+            blocks.append((tag, start[0] - 1, []))
+            block_end, child_end = end, (0, 0)
+        elif start > child_end:
+            blocks[-1][2].append(start[0] - 1)
+            child_end = end
+    return blocks
+
+
+# -- the stream view: reply text, thinking, tool calls, footer -------------------------------------------------
+
+STREAM_CSS = """
+.oaw-text > :first-child, .oaw-text .widget-html-content > :first-child { margin-top: 0; }
+.oaw-provisional > :last-child { margin-bottom: 0; }
+.oaw-thinking > summary { cursor: pointer; opacity: 0.8; }
+.oaw-footer { opacity: 0.7; font-size: 0.9em; }
+"""
+
+
+def render_text(text: str, *, markdown: bool = True) -> str:
+    """The whole reply text as safe HTML: Markdown (see :func:`markdown_to_html`) or escaped text.
+
+    Example:
+        >>> render_text("a < b", markdown=False)
+        '<div class="oaw-text"><div class="oaw-plain">a &lt; b</div></div>'
     """
     if not text:
         return ""
-    if markdown:
-        return f'<div class="sv-text">{markdown_to_html(text)}</div>'
-    return f'<pre class="sv-text" style="{_PRE_STYLE}">{html.escape(text)}</pre>'
+    inner = markdown_to_html(text) if markdown else render_plain(text)
+    return f'<div class="oaw-text">{inner}</div>'
+
+
+def render_plain(text: str) -> str:
+    r"""Text shown as it is: escaped, white space and line breaks kept.
+
+    A ``div``, not a ``pre``: an HTML parser drops a newline right after ``<pre>``, and a view that sends a text
+    in parts cut after line ends would lose the empty lines at the start of a part.
+
+    Example:
+        >>> render_plain("x < y\n")
+        '<div class="oaw-plain">x &lt; y\n</div>'
+    """
+    return f'<div class="oaw-plain">{html.escape(text)}</div>' if text else ""
+
+
+def render_provisional(fragment: str) -> str:
+    r"""A piece of a Markdown block that is still growing, shown until the whole block is rendered at once.
+
+    Example:
+        >>> render_provisional("<ol>\n<li>one</li>\n</ol>\n")
+        '<div class="oaw-provisional"><ol>\n<li>one</li>\n</ol>\n</div>'
+    """
+    return f'<div class="oaw-provisional">{fragment}</div>' if fragment else ""
+
+
+def without_table_head(fragment: str) -> str:
+    r"""A rendered table without its header row: a later piece of a table that is still arriving.
+
+    Example:
+        >>> without_table_head("<table>\n<thead>\n<tr>\n<th>a</th>\n</tr>\n</thead>\n<tbody>\n</tbody>\n</table>\n")
+        '<table>\n<tbody>\n</tbody>\n</table>\n'
+    """
+    return re.sub(r"<thead>.*?</thead>\n?", "", fragment, count=1, flags=re.S)
+
+
+def thinking_title(thinking: str) -> str:
+    """The (plain-text) title over the model's thinking.
+
+    Example:
+        >>> thinking_title("hmm")
+        'Thinking (3 characters)'
+    """
+    return f"Thinking ({len(thinking)} characters)"
 
 
 def render_thinking(thinking: str, *, open: bool = False) -> str:
-    """The model's thinking, escaped, in a collapsible ``<details>`` block (``open`` while it is streaming).
+    """The model's whole thinking, escaped, in a collapsible ``<details>`` block (``open`` to show it unfolded).
 
     Example:
         >>> html = render_thinking("x < y")
-        >>> html.startswith('<details class="sv-thinking"><summary>Thinking (5 characters)'), "x &lt; y" in html
+        >>> html.startswith('<details class="oaw-thinking"><summary>Thinking (5 characters)'), "x &lt; y" in html
         (True, True)
     """
     if not thinking:
         return ""
     attribute = " open" if open else ""
-    return (f'<details class="sv-thinking"{attribute}><summary>Thinking ({len(thinking)} characters)</summary>'
-            f'<pre style="{_PRE_STYLE}">{html.escape(thinking)}</pre></details>')
+    return (f'<details class="oaw-thinking"{attribute}><summary>{html.escape(thinking_title(thinking))}</summary>'
+            f"{render_plain(thinking)}</details>")
 
 
 def format_tool_input(tool_input: Any) -> str:
@@ -158,8 +287,8 @@ def render_tool_use(tool_use: dict[str, Any]) -> str:
     name = html.escape(str(tool_use.get("name") or "?"))
     call_id = html.escape(str(tool_use.get("id") or ""))
     body = html.escape(format_tool_input(tool_use.get("input", {})))
-    return (f'<div class="sv-tool-use"><div>🔧 tool call <b><code>{name}</code></b> '
-            f'<span style="opacity: 0.6">{call_id}</span></div><pre style="{_PRE_STYLE}">{body}</pre></div>')
+    return (f'<div class="oaw-tool-use"><div>🔧 tool call <b><code>{name}</code></b> '
+            f'<span class="oaw-muted">{call_id}</span></div><div class="oaw-code">{body}</div></div>')
 
 
 def render_tool_uses(tool_uses: list[dict[str, Any]]) -> str:
@@ -204,7 +333,7 @@ def render_footer(result: Any = None, *, status: str = "done", error: str = "") 
 
     Example:
         >>> render_footer(status="streaming")
-        '<div class="sv-footer" style="opacity: 0.7; font-size: 0.9em">streaming…</div>'
+        '<div class="oaw-footer">streaming…</div>'
     """
     if status == "streaming":
         line = "streaming…"
@@ -214,7 +343,7 @@ def render_footer(result: Any = None, *, status: str = "done", error: str = "") 
         line = footer_text(result)
     parts = []
     if line:
-        parts.append(f'<div class="sv-footer" style="opacity: 0.7; font-size: 0.9em">{html.escape(line)}</div>')
+        parts.append(f'<div class="oaw-footer">{html.escape(line)}</div>')
     if error:
         parts.append(render_error(error))
     return "".join(parts)
@@ -225,14 +354,90 @@ def render_error(message: str) -> str:
 
     Example:
         >>> render_error("<b>boom</b>")
-        '<div class="sv-error" style="color: var(--jp-error-color1, #d32f2f)">⚠ &lt;b&gt;boom&lt;/b&gt;</div>'
+        '<div class="oaw-error">⚠ &lt;b&gt;boom&lt;/b&gt;</div>'
     """
-    return f'<div class="sv-error" style="color: var(--jp-error-color1, #d32f2f)">⚠ {html.escape(message)}</div>'
+    return f'<div class="oaw-error">⚠ {html.escape(message)}</div>'
+
+
+# -- tables: the usage summary, the compatibility probe --------------------------------------------------------
+
+TABLE_CSS = """
+.oaw-table th, .oaw-table td, .oaw-table caption { text-align: left; }
+.oaw-summary td { padding-right: 1em; }
+.oaw-summary td + td { text-align: right; padding-right: 0; }
+"""
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def render_usage_summary(summary: Mapping[str, Any]) -> str:
+    """A usage summary (``UsageTracker.summary()``) as a two-column table; every value escaped.
+
+    Example:
+        >>> from ollama_anthropic_widgets.usage import summarize
+        >>> "<td>calls</td><td>1</td>" in render_usage_summary(summarize([{"input_tokens": 3, "output_tokens": 4}]))
+        True
+    """
+    items = [
+        ("calls", _number(summary["calls"])),
+        ("input tokens", _number(summary["input_tokens"]) + (
+            f" (+ unknown for {summary['calls_without_input_count']} calls)"
+            if summary.get("calls_without_input_count") else "")),
+        ("output tokens", _number(summary["output_tokens"])),
+        ("total tokens", _number(summary["total_tokens"])),
+        ("mean latency (s)", _number(summary["mean_latency_s"])),
+        ("mean TTFT (s)", _number(summary["mean_ttft_s"], 3)),
+        ("mean output tok/s", _number(summary["mean_output_tokens_per_s"], 1)),
+        ("stop reasons", ", ".join(f"{reason}: {count}" for reason, count in summary["stop_reasons"].items())
+         or "–"),
+    ]
+    if summary.get("errors"):
+        items.append(("broken streams", _number(summary["errors"])))
+    cells = "".join(f"<tr><td>{html.escape(key)}</td><td>{html.escape(value)}</td></tr>" for key, value in items)
+    return f'<table class="oaw-summary">{cells}</table>'
+
+
+def render_table(caption: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """A table of text: caption, a header row of ``columns``, one row per mapping; every cell escaped.
+
+    Example:
+        >>> render_table("Probe", ["feature"], [{"feature": "<b>"}]).split("<tbody>")[1]
+        '<tr><td>&lt;b&gt;</td></tr></tbody></table>'
+    """
+    head = "".join(f"<th>{html.escape(str(name))}</th>" for name in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row.get(name, '')))}</td>" for name in columns) + "</tr>"
+                   for row in rows)
+    return (f'<table class="oaw-table"><caption>{html.escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+# -- image upload ---------------------------------------------------------------------------------------------
+
+UPLOAD_CSS = """
+.oaw-rejected { color: var(--jp-error-color1, #b00020); }
+"""
+
+
+def render_upload_status(accepted: Sequence[str], rejected: Sequence[str], ready: int) -> str:
+    """What the last upload did: a line per accepted and per rejected file, then how many images are ready.
+
+    Example:
+        >>> render_upload_status(["a.png: 10×10 PNG, 120 bytes"], [], 1)
+        '<div>✔ a.png: 10×10 PNG, 120 bytes</div><div><small>1 image ready</small></div>'
+    """
+    lines = [f"<div>✔ {html.escape(line)}</div>" for line in accepted]
+    lines += [f'<div class="oaw-rejected">✘ {html.escape(line)}</div>' for line in rejected]
+    lines.append(f"<div><small>{ready} image{'s' if ready != 1 else ''} ready</small></div>")
+    return "".join(lines)
 
 
 # ==================================================================================================================
 # Chat (ChatWidget): appended by the chat work. Every element carries an ``oaw-chat-*`` class and no inline style;
-# the rules for those classes are CHAT_CSS, one constant, to be merged into the kit's stylesheet. The user's text is
+# the rules for those classes are CHAT_CSS, which stylesheet() collects like every *_CSS constant. The user's text is
 # escaped as typed, the model's goes through render_text / render_thinking above: nothing becomes live HTML.
 # ==================================================================================================================
 

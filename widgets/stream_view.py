@@ -8,9 +8,12 @@ from contextlib import AsyncExitStack, ExitStack
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
-from .render import render_footer, render_text, render_thinking, render_tool_uses
+from .html_parts import HTMLParts
+from .incremental import IncrementalHTML
+from .render import render_footer, render_tool_uses, thinking_title
 from .streaming import (
     DERIVED_EVENT_TYPES,
     Clock,
@@ -22,10 +25,22 @@ from .streaming import (
     interruption_message,
     message_from_result,
 )
+from .stylesheet import Stylesheet
 
 __all__ = ["StreamView"]
 
 _SHOWN_SECTIONS = frozenset({"text", "thinking", "tools"})  # "meta" (usage) goes to the footer, drawn at the end
+
+
+_HIDDEN = "oaw-empty"  # the stylesheet hides an element with this class
+
+
+def _show(widget: widgets.DOMWidget, visible: bool) -> int:
+    """Show or hide ``widget`` with the stylesheet's class; returns the messages sent (0 or 1)."""
+    if visible == (_HIDDEN in widget._dom_classes):
+        (widget.remove_class if visible else widget.add_class)(_HIDDEN)
+        return 1
+    return 0
 
 
 def _needs_entering(stream: Any) -> bool:
@@ -66,11 +81,19 @@ class StreamView(widgets.VBox):
     - ``KeyboardInterrupt`` (the stop button) is re-raised as is, after keeping the partial text.
 
     Model output is untrusted: every HTML value comes from :mod:`.render` (escaped or safe Markdown).
-    The browser gets at most ``1 / update_interval`` updates per second (≈16, below Jupyter's limits however
-    fast the tokens come), a long reply is re-rendered less often so that rendering takes at most
-    ``busy_fraction`` of the time, and the final state is always pushed complete. Traits follow the same
-    rhythm; ``frontend_updates`` counts the values actually sent to the browser. ``ttft_s`` is measured from the
-    request when ``consume`` enters the stream itself, from the ``consume`` call for an entered stream.
+    While streaming, each message to the browser buys a pause of ``update_interval`` (so ≈14 messages a second,
+    leaving room in any second for the final push, and far below Jupyter's limits however fast the tokens come),
+    rendering takes at most ``busy_fraction`` of the time, and the final state is always pushed complete. Traits
+    follow the same rhythm; ``frontend_updates`` counts the messages that changed the page. ``ttft_s`` is measured
+    from the request when ``consume`` enters the stream itself, from the ``consume`` call for an entered stream.
+
+    **What reaches the browser grows linearly with the reply**, not with its square: text and thinking are shown
+    in parts (``text_parts``, ``thinking_parts``: see :mod:`.incremental`). A finished Markdown block is sent once,
+    as a part of its own; only the open block and the footer are updated. At the end the parts, joined, are exactly
+    the whole reply rendered at once. An open part that cannot be cut (a reply written as one long line) is re-sent
+    at most about 20 KB a second (the throttle's byte budget). Thinking shows unfolded (``thinking_view``, an
+    ``Accordion``) while it streams and folds when the answer starts. ``stylesheet=False`` leaves out the kit's
+    stylesheet, for a view inside a kit widget that already carries it.
     """
 
     text = Unicode("", help="The reply text received so far (all text blocks).")
@@ -83,20 +106,31 @@ class StreamView(widgets.VBox):
     ttft_s = Float(None, allow_none=True, help="Seconds to the first content delta (see the class docstring).")
     output_tokens_per_s = Float(None, allow_none=True)
     markdown = Bool(True, help="Render text as (safe) Markdown; False shows it as escaped plain text.")
-    update_interval = Float(0.06, help="Seconds between browser updates (the throttle).")
+    update_interval = Float(0.07, help="Seconds of pause bought by each message to the browser (the throttle).")
     busy_fraction = Float(0.05, help="Largest share of the time spent re-rendering while streaming.")
-    frontend_updates = Int(0, help="How many widget values were sent to the browser so far.")
+    frontend_updates = Int(0, help="How many messages that change the page were sent to the browser so far.")
 
-    def __init__(self, *, markdown: bool = True, tracker: Any = None, update_interval: float = 0.06,
-                 busy_fraction: float = 0.05, clock: Clock = time.perf_counter, **kwargs: Any):
-        self.thinking_html = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.text_html = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.tools_html = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.footer_html = widgets.HTML(layout=widgets.Layout(display="none"))
-        super().__init__(children=[self.thinking_html, self.text_html, self.tools_html, self.footer_html],
-                         markdown=markdown, update_interval=update_interval, busy_fraction=busy_fraction,
-                         **kwargs)
-        self.add_class("stream-view")
+    def __init__(self, *, markdown: bool = True, tracker: Any = None, update_interval: float = 0.07,
+                 busy_fraction: float = 0.05, clock: Clock = time.perf_counter, stylesheet: bool = True,
+                 **kwargs: Any):
+        self._text_incremental = IncrementalHTML(markdown=markdown)
+        self._thinking_incremental = IncrementalHTML(markdown=False)
+        self._html_sent = 0
+        # Every HTML leaf of the view shares one layout and one style model (hiding is a class, not a layout):
+        # a view, and each part it adds, then costs the browser its HTML rather than a layout per widget.
+        self._leaf_layout, self._leaf_style, self._box_layout = widgets.Layout(), HTMLStyle(), widgets.Layout()
+        leaf = {"layout": self._leaf_layout, "style": self._leaf_style, "_dom_classes": (_HIDDEN,)}
+        self.text_parts = self._parts_column(_dom_classes=("oaw-text", _HIDDEN))
+        self.thinking_parts: HTMLParts | None = None  # made with the first thinking, as is thinking_view
+        self.thinking_view: widgets.Accordion | None = None
+        self.tools_html = widgets.HTML(**leaf)
+        self.footer_html = widgets.HTML(**leaf)
+        children = [self.text_parts, self.tools_html, self.footer_html]
+        self._stylesheet = Stylesheet(layout=self._leaf_layout, style=self._leaf_style) if stylesheet else None
+        if self._stylesheet is not None:
+            children.insert(0, self._stylesheet)
+        super().__init__(children=children, markdown=markdown, update_interval=update_interval,
+                         busy_fraction=busy_fraction, _dom_classes=("oaw-stream",), **kwargs)
         self.tracker = tracker
         self.clock = clock
         self._accumulator = StreamAccumulator(clock=clock)
@@ -105,6 +139,7 @@ class StreamView(widgets.VBox):
         self._shown = StreamResult()  # what the browser shows now: a flush draws only what differs
         self._thinking_open = False
         self._result: StreamResult | None = None
+        self._html_sent = 0  # characters of HTML a render sent, for the throttle
 
     @property
     def result(self) -> StreamResult:
@@ -255,6 +290,11 @@ class StreamView(widgets.VBox):
         self._shown = StreamResult()
         self._thinking_open = False
         self._result = None
+        self._text_incremental = IncrementalHTML(markdown=self.markdown)
+        self._thinking_incremental = IncrementalHTML(markdown=False)
+        self.frontend_updates += self.text_parts.clear()
+        if self.thinking_parts is not None:
+            self.frontend_updates += self.thinking_parts.clear()
         with self.hold_trait_notifications():
             self.status = status
             self.error = ""
@@ -336,12 +376,13 @@ class StreamView(widgets.VBox):
         """Push the sections that changed (all when ``sections`` is None) and charge the throttle for them."""
         content = result or StreamResult()
         began = time.perf_counter()  # the real cost, whatever clock the view was given
+        final = status != "streaming"
         sent = 0
         if sections is None or "thinking" in sections:
             self._thinking_open = status == "streaming" and not content.text and not content.tool_uses
-            sent += self._set_html(self.thinking_html, render_thinking(content.thinking, open=self._thinking_open))
+            sent += self._show_thinking(content.thinking, final=final)
         if sections is None or "text" in sections:
-            sent += self._set_html(self.text_html, render_text(content.text, markdown=self.markdown))
+            sent += self._show_parts(self.text_parts, self._text_incremental, content.text, final=final)
         if sections is None or "tools" in sections:
             sent += self._set_html(self.tools_html, render_tool_uses(content.tool_uses))
         if sections is None:
@@ -349,7 +390,51 @@ class StreamView(widgets.VBox):
         self._shown = content
         self.frontend_updates += sent
         # even a flush that found nothing new waits one interval, or an idle stretch would re-check every event
-        self._throttle.spent(max(sent, 1), cost_s=time.perf_counter() - began)
+        self._throttle.spent(max(sent, 1), cost_s=time.perf_counter() - began, sent_bytes=self._html_sent)
+        self._html_sent = 0
+
+    def _parts_column(self, **kwargs: Any) -> HTMLParts:
+        return HTMLParts(part_layout=self._leaf_layout, part_style=self._leaf_style, group_layout=self._box_layout,
+                         layout=self._box_layout, **kwargs)
+
+    def close(self) -> None:
+        """Close the view and every widget and model it made (``Box.close`` alone would leave them open).
+
+        Example:
+            >>> StreamView().close()
+        """
+        for widget in (self._stylesheet, self.thinking_view, self.thinking_parts, self.text_parts, self.tools_html,
+                       self.footer_html, self._leaf_layout, self._leaf_style, self._box_layout):
+            if widget is not None:
+                widget.close()
+        super().close()
+
+    def _show_parts(self, parts: HTMLParts, incremental: IncrementalHTML, text: str, *, final: bool) -> int:
+        update = incremental.update(text, final=final)
+        self._html_sent += len(update.tail) + sum(len(part) for part in update.append)
+        return parts.apply(update) + _show(parts, bool(text))
+
+    def _show_thinking(self, thinking: str, *, final: bool) -> int:
+        """Thinking in an Accordion, made on first use: unfolded while it streams, folded once the answer starts."""
+        sent = 0
+        view, parts = self.thinking_view, self.thinking_parts
+        if view is None or parts is None:
+            if not thinking:
+                return 0
+            parts = self.thinking_parts = self._parts_column()
+            view = self.thinking_view = widgets.Accordion(children=(parts,), layout=self._box_layout,
+                                                          _dom_classes=("oaw-thinking",))
+            self.children = (*self.children[:-3], view, *self.children[-3:])
+            sent += 4  # the column and its open part, the accordion, this box's children
+        sent += self._show_parts(parts, self._thinking_incremental, thinking, final=final)
+        title, selected = (thinking_title(thinking),), (0 if self._thinking_open else None)
+        if tuple(view.titles) != title:
+            view.titles = title
+            sent += 1
+        if view.selected_index != selected:
+            view.selected_index = selected
+            sent += 1
+        return sent + _show(view, bool(thinking))
 
     @staticmethod
     def _set_html(widget: widgets.HTML, value: str) -> int:
@@ -358,13 +443,13 @@ class StreamView(widgets.VBox):
         if widget.value != value:
             widget.value = value
             sent += 1
-        display = None if value else "none"
-        if widget.layout.display != display:
-            widget.layout.display = display
-            sent += 1
-        return sent
+        return sent + _show(widget, bool(value))
 
     @observe("markdown")
     def _markdown_changed(self, change: dict) -> None:
+        self._text_incremental = IncrementalHTML(markdown=change["new"])
+        sent = self.text_parts.clear()
         if self.text:
-            self.frontend_updates += self._set_html(self.text_html, render_text(self.text, markdown=change["new"]))
+            sent += self._show_parts(self.text_parts, self._text_incremental, self.text,
+                                     final=self.status != "streaming")
+        self.frontend_updates += sent

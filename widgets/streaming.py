@@ -22,14 +22,34 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import describe_error, one_line
+from .messages import cached_prompt_tokens, prompt_tokens
 from .messages import field_of as _get
-from .messages import prompt_tokens, server_message
+
+__all__ = ["DERIVED_EVENT_TYPES", "StreamAccumulator", "StreamInterrupted", "StreamResult", "Throttle",
+           "describe_error", "interruption_message", "message_from_result", "tokens_per_second"]
 
 Clock = Callable[[], float]
 
 # MessageStream yields these next to the raw events they are derived from; counting them too would double the text.
 DERIVED_EVENT_TYPES = frozenset({"text", "thinking", "input_json", "citation", "signature"})
-_ONE_LINE_LIMIT = 300
+
+
+def tokens_per_second(output_tokens: int | None, duration_s: float | None, ttft_s: float | None = None) -> float | None:
+    """Output speed: ``output_tokens`` over the generation time, the kit's one definition of tok/s.
+
+    With ``ttft_s`` (a stream) the generation time runs from the first token to the end (``duration_s - ttft_s``),
+    so the prompt processing before the first token does not count; without it (a plain ``create``), it is the
+    whole ``duration_s``. ``None`` when there is nothing to divide.
+
+    Example:
+        >>> tokens_per_second(30, 2.0, ttft_s=0.5), tokens_per_second(30, 2.0), tokens_per_second(0, 2.0)
+        (20.0, 15.0, None)
+    """
+    if not output_tokens or duration_s is None:
+        return None
+    generation = duration_s - ttft_s if ttft_s is not None else duration_s
+    return output_tokens / generation if generation > 0 else None
 
 
 class _Fields:
@@ -67,7 +87,7 @@ class StreamResult:
     thinking: str = ""
     tool_uses: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
-    input_tokens: int | None = None  # the whole prompt, cached part included (see messages.prompt_tokens)
+    input_tokens: int | None = None  # the whole prompt, cached part included: messages.prompt_tokens
     cached_input_tokens: int | None = None
     output_tokens: int | None = None
     ttft_s: float | None = None
@@ -102,10 +122,10 @@ class StreamResult:
                 tool_uses.append({"id": _get(block, "id"), "name": _get(block, "name"),
                                   "input": _get(block, "input", {})})
         usage = _get(message, "usage", None)
-        input_tokens, cached = prompt_tokens(usage) if usage is not None else (None, None)
         return cls(text="".join(text), thinking="".join(thinking), tool_uses=tool_uses,
                    stop_reason=_get(message, "stop_reason"),
-                   input_tokens=input_tokens, cached_input_tokens=cached,
+                   input_tokens=prompt_tokens(usage) if usage is not None else None,
+                   cached_input_tokens=cached_prompt_tokens(usage) if usage is not None else None,
                    output_tokens=_get(usage, "output_tokens") if usage is not None else None,
                    duration_s=duration_s, model=_get(message, "model"), message_id=_get(message, "id"))
 
@@ -174,6 +194,7 @@ class StreamAccumulator:
         self._block_types: dict[int, str] = {}
         self._tools: dict[int, dict[str, Any]] = {}
         self._tool_json: dict[int, list[str]] = {}
+        self._unparsed = b""  # server-sent-event bytes not yet making a whole event (see feed_sse)
 
     @property
     def text(self) -> str:
@@ -232,7 +253,43 @@ class StreamAccumulator:
             self.finished_at = self._clock()
             self.stopped = True
             return "meta"
+        if kind == "error":  # the server gave up mid-reply (Anthropic's API sends this; Ollama never does)
+            self.fail(one_line(getattr(event.error, "message", None) or "the server sent an error event"))
+            return "meta"
         return None  # ping and future event types carry nothing to show
+
+    def feed_sse(self, chunk: bytes, *, final: bool = False) -> None:
+        r"""Take the raw body of a streamed response as it arrives, split anywhere, and feed each whole event.
+
+        The body is server-sent events (``event: ...`` / ``data: {json}`` lines, a blank line after each event;
+        LF or CRLF line ends); only the JSON ``data`` matters, since it names its own ``type``. ``final=True``
+        says the body ended: a last event without its blank line is taken too. A ``data`` line that is not JSON
+        is skipped, as the SDK skips it.
+
+        Example:
+            >>> accumulator = StreamAccumulator()
+            >>> body = b'event: message_start\r\ndata: {"type": "message_start", "message": {"id": "msg_1", '
+            >>> body += b'"model": "m", "usage": {"input_tokens": 7}}}\r\n\r\n'
+            >>> accumulator.feed_sse(body[:30]); accumulator.feed_sse(body[30:])
+            >>> accumulator.input_tokens
+            7
+        """
+        self._unparsed = (self._unparsed + chunk).replace(b"\r\n", b"\n")
+        while b"\n\n" in self._unparsed:
+            event, self._unparsed = self._unparsed.split(b"\n\n", 1)
+            self._feed_sse_event(event)
+        if final and self._unparsed.strip():
+            event, self._unparsed = self._unparsed, b""
+            self._feed_sse_event(event)
+
+    def _feed_sse_event(self, raw: bytes) -> None:
+        data = b"\n".join(line[5:].removeprefix(b" ") for line in raw.split(b"\n") if line.startswith(b"data:"))
+        try:
+            payload = json.loads(data) if data else None
+        except ValueError:
+            return
+        if isinstance(payload, dict) and payload.get("type"):
+            self.feed(payload)
 
     def _other_delta(self, index: int, delta: Any) -> str | None:
         kind = delta.type
@@ -274,10 +331,10 @@ class StreamAccumulator:
     def _take_usage(self, usage: Any) -> None:
         if usage is None:
             return
-        input_tokens, cached = prompt_tokens(usage)
+        input_tokens = prompt_tokens(usage)
         output_tokens = getattr(usage, "output_tokens", None)
         if input_tokens is not None:
-            self.input_tokens, self.cached_input_tokens = input_tokens, cached
+            self.input_tokens, self.cached_input_tokens = input_tokens, cached_prompt_tokens(usage)
         if output_tokens is not None:
             self.output_tokens = output_tokens
 
@@ -310,22 +367,22 @@ class StreamAccumulator:
         result.duration_s = end - self.started_at
         if self.first_token_at is not None:
             result.ttft_s = self.first_token_at - self.started_at
-            generation = end - self.first_token_at
-            if result.output_tokens and generation > 0:
-                result.output_tokens_per_s = result.output_tokens / generation
+            result.output_tokens_per_s = tokens_per_second(result.output_tokens, result.duration_s, result.ttft_s)
         return result
 
 
 class Throttle:
-    """Decides when a view may push updates to the browser: at most one per ``interval`` seconds on average, and
-    no more than ``busy_fraction`` of the time spent rendering.
+    """Decides when a view may push updates to the browser: at most one per ``interval`` seconds on average, no
+    more than ``busy_fraction`` of the time spent rendering, and no more than ``bytes_per_s`` sent.
 
-    Call :meth:`ready` before rendering and :meth:`spent` afterwards with how many updates were pushed and how
-    long rendering took: *k* updates buy a pause of *k* × ``interval``, a render that took *c* seconds a pause of
-    at least *c* / ``busy_fraction`` (a long Markdown reply is re-rendered less often instead of eating the CPU).
-    The caller always pushes the final state, ready or not, so the end of a stream is never lost to throttling.
-    Every widget trait change is one message to the browser, and the notebook server drops output above ~1000
-    messages/s, so a stream at 1000 tokens/s must not mean 1000 updates.
+    Call :meth:`ready` before rendering and :meth:`spent` afterwards with how many updates were pushed, how long
+    rendering took and how many bytes of HTML went out: *k* updates buy a pause of *k* × ``interval``, a render
+    that took *c* seconds a pause of at least *c* / ``busy_fraction`` (a long reply is re-rendered less often
+    instead of eating the CPU), *b* bytes a pause of at least *b* / ``bytes_per_s`` (a part that cannot be cut,
+    such as a reply written as one long line, is re-sent less often: what is sent then grows with the time, not
+    with the square of the length). The caller always pushes the final state, ready or not, so the end of a
+    stream is never lost to throttling. Every widget trait change is one message to the browser, and the notebook
+    server drops output above ~1000 messages/s, so a stream at 1000 tokens/s must not mean 1000 updates.
 
     Example:
         >>> now = [0.0]
@@ -338,59 +395,29 @@ class Throttle:
         True
         >>> throttle.spent(1, cost_s=0.01); now[0] = 0.2; throttle.ready()   # 10 ms of rendering: pause 0.2 s
         False
+        >>> now[0] = 0.25; throttle.spent(1, sent_bytes=20_000); now[0] = 0.75; throttle.ready()  # 20 KB: 1 s
+        False
     """
 
-    def __init__(self, interval: float = 0.06, *, busy_fraction: float = 0.05, clock: Clock = time.perf_counter):
+    def __init__(self, interval: float = 0.07, *, busy_fraction: float = 0.05, bytes_per_s: float = 20_000,
+                 clock: Clock = time.perf_counter):
         self.interval = interval
         self.busy_fraction = busy_fraction
+        self.bytes_per_s = bytes_per_s
         self._clock = clock
         self.next_at = float("-inf")  # ready() is ``clock() >= next_at``; a per-token loop may compare directly
 
     def ready(self) -> bool:
         return self._clock() >= self.next_at
 
-    def spent(self, updates: int = 1, cost_s: float = 0.0) -> None:
+    def spent(self, updates: int = 1, cost_s: float = 0.0, sent_bytes: int = 0) -> None:
         pause = updates * self.interval
         if cost_s > 0 and self.busy_fraction > 0:
             pause = max(pause, cost_s / self.busy_fraction)
+        if sent_bytes > 0 and self.bytes_per_s > 0:
+            pause = max(pause, sent_bytes / self.bytes_per_s)
         if pause > 0:
             self.next_at = self._clock() + pause
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= _ONE_LINE_LIMIT else line[: _ONE_LINE_LIMIT - 1] + "…"
-
-
-def describe_error(error: BaseException) -> str:
-    """One line: what went wrong talking to the model server and what to try.
-
-    Example:
-        >>> describe_error(ValueError("bad"))
-        'ValueError: bad'
-    """
-    import anthropic  # here, not at module level: keeps this module importable and cheap for pure uses
-
-    if isinstance(error, StreamInterrupted):
-        return _one_line(str(error))
-    if isinstance(error, anthropic.APIConnectionError):
-        request = getattr(error, "_request", None) or getattr(error, "request", None)
-        where = f" at {request.url.scheme}://{request.url.netloc.decode()}" if request is not None else ""
-        cause = error.__cause__ or error.__context__
-        why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        timed_out = isinstance(error, anthropic.APITimeoutError)
-        what = "the request timed out" if timed_out else "cannot reach the model server"
-        return _one_line(f"{what}{where}{why}. Is the server running (`ollama serve`)? "
-                         "Is OLLAMA_BASE_URL right (no /v1)?")
-    if isinstance(error, anthropic.APIStatusError):
-        status, message = error.status_code, server_message(error)
-        hint = {
-            400: "the server rejected the request: check its fields (max_tokens, content blocks).",
-            404: "check the model name (`ollama list`) and that the base URL has no /v1.",
-            500: "the server failed: the model may not support this input (e.g. images on a text-only model).",
-        }.get(status, "see the server's log.")
-        return _one_line(f"HTTP {status} from the server: {message} — {hint}")
-    return _one_line(f"{type(error).__name__}: {error}")
 
 
 def interruption_message(error: BaseException, result: StreamResult) -> str:
@@ -410,8 +437,8 @@ def interruption_message(error: BaseException, result: StreamResult) -> str:
         cause = describe_error(error)
     else:
         cause = f"{type(error).__name__}: {error}"
-    return _one_line(f"stream interrupted after {kept} ({cause}); the partial text is kept — "
-                     "run it again to get a complete reply.")
+    return one_line(f"stream interrupted after {kept} ({cause}); the partial text is kept — "
+                    "run it again to get a complete reply.")
 
 
 def message_from_result(result: StreamResult) -> Any:

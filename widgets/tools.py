@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import blocks_of_type, text_of
+from .messages import blocks_of_type, field_of, text_of
 
 ANSWERED = "answered"
 MAX_ITERATIONS = "max_iterations"
@@ -144,7 +144,7 @@ def run_tool(tool_use: Any, functions: Mapping[str, Callable[..., Any]]) -> Tool
         >>> run_tool(block, {"add": lambda a, b: a + b}).output
         '3'
     """
-    call_id, name, tool_input = _field(tool_use, "id"), _field(tool_use, "name"), _field(tool_use, "input")
+    call_id, name, tool_input = field_of(tool_use, "id"), field_of(tool_use, "name"), field_of(tool_use, "input")
     function = functions.get(name)
     if function is None:
         known = ", ".join(sorted(functions)) or "none"
@@ -209,10 +209,7 @@ def block_to_param(block: Any) -> dict[str, Any]:
 
 
 def _not_run(tool_use: Any, max_iterations: int) -> ToolCall:
-    return ToolCall(_field(tool_use, "id"), _field(tool_use, "name"), _field(tool_use, "input"),
+    return ToolCall(field_of(tool_use, "id"), field_of(tool_use, "name"), field_of(tool_use, "input"),
                     f"Error: not run: the tool loop stopped after {max_iterations} model calls (max_iterations).",
                     True)
 
-
-def _field(block: Any, name: str) -> Any:
-    return block.get(name) if isinstance(block, Mapping) else getattr(block, name, None)

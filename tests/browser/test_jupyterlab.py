@@ -80,7 +80,7 @@ WATCH_REDRAWS = """() => {
             if (mutation.type === 'attributes') {
                 const counts = node.dataset;
                 if (node.matches('img.widget-image')) counts.srcUpdates = Number(counts.srcUpdates || 0) + 1;
-            } else if (node && node.closest('.stream-view') && node.querySelector('.sv-text')) {
+            } else if (node && node.closest('.oaw-stream') && node.closest('.oaw-text')) {
                 window.streamTextRedraws++;
             }
         }
@@ -224,14 +224,14 @@ def run_lesson(lab_browser, name: str) -> tuple:
 
 def assert_streamed_views(page, stem: str) -> None:
     """At least one lesson StreamView shows streamed text and a footer with real token counts."""
-    views = page.locator(f"{VISIBLE_NOTEBOOK} .stream-view:not(.browser-injection)")
+    views = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-stream:not(.browser-injection)")
     assert views.count() >= 1, "no StreamView rendered"
     complete = []
     for index in range(views.count()):
         view = views.nth(index)
-        text = view.locator(".sv-text")
-        footer = FOOTER.search(view.locator(".sv-footer").first.inner_text()) if view.locator(
-            ".sv-footer").count() else None
+        text = view.locator(".oaw-text")
+        footer = FOOTER.search(view.locator(".oaw-footer").first.inner_text()) if view.locator(
+            ".oaw-footer").count() else None
         if text.count() and text.first.inner_text().strip() and footer and int(footer.group(3)) > 0:
             complete.append(view)
     shown = [views.nth(index).inner_text()[-300:] for index in range(views.count())]
@@ -267,11 +267,11 @@ def test_streaming_lesson_streams_charts_and_keeps_model_text_inert(lab_browser)
     print(f"[browser] StreamView text redraws during the run: {redraws}")
     assert redraws >= 5, "the StreamViews' text did not arrive in pieces: nothing was streamed to the browser"
 
-    injected = page.locator(f"{VISIBLE_NOTEBOOK} .stream-view.browser-injection")
+    injected = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-stream.browser-injection")
     assert injected.count() == 1
     injected.scroll_into_view_if_needed()
-    assert PAYLOAD in injected.locator(".sv-text").inner_text(), "the payload is not visible as text"
-    assert FOOTER.search(injected.locator(".sv-footer").inner_text())
+    assert PAYLOAD in injected.locator(".oaw-text").inner_text(), "the payload is not visible as text"
+    assert FOOTER.search(injected.locator(".oaw-footer").inner_text())
     assert page.locator('img[src="x"]').count() == 0, "model text became an <img> element"
     assert "1" not in dialogs, "the injected onerror handler ran"
 
@@ -297,9 +297,9 @@ def test_streaming_lesson_streams_charts_and_keeps_model_text_inert(lab_browser)
 
 # The length of the newest reply in a chat: the live view while it streams, the history's last reply afterwards.
 NEWEST_REPLY_CHARS = """chat => {
-    const live = [...chat.querySelectorAll('.stream-view .sv-text')].filter(node => node.offsetParent !== null);
+    const live = [...chat.querySelectorAll('.oaw-stream .oaw-text')].filter(node => node.offsetParent !== null);
     if (live.length) return live[live.length - 1].innerText.length;
-    const replies = chat.querySelectorAll('.oaw-chat-assistant .sv-text');
+    const replies = chat.querySelectorAll('.oaw-chat-assistant .oaw-text');
     return replies.length ? replies[replies.length - 1].innerText.length : 0;
 }"""
 
@@ -357,7 +357,7 @@ def test_chat_lesson_enter_shift_enter_stop_and_the_next_message(lab_browser):
     assert box.input_value() == "", "the text box was not emptied after sending"
     sent = users.last.locator(".oaw-chat-text").inner_text()
     assert sent == "Say hello in one short sentence.\nThen say goodbye.", sent
-    assert replies.last.locator(".sv-text").inner_text().strip(), "the new reply is empty"
+    assert replies.last.locator(".oaw-text").inner_text().strip(), "the new reply is empty"
     assert FOOTER.search(chat.inner_text()), f"no token footer under the chat:\n{chat.inner_text()[-1500:]}"
     chat.screenshot(path=str(ARTIFACTS / f"{stem}-enter.png"))
 
@@ -413,7 +413,7 @@ def test_chat_lesson_enter_shift_enter_stop_and_the_next_message(lab_browser):
     stop_chat.locator("button", has_text="Send").click()
     stop_replies = stop_chat.locator(".oaw-chat-assistant")
     wait_for(lambda: stop_replies.count() == 2 and not stop_button.is_visible(), 300, "the reply after Stop")
-    assert stop_replies.last.locator(".sv-text").inner_text().strip(), "the reply after Stop is empty"
+    assert stop_replies.last.locator(".oaw-text").inner_text().strip(), "the reply after Stop is empty"
     assert stop_chat.locator(".oaw-chat-stopped").count() == 1 and "⚠" not in stop_chat.inner_text()
     assert "Error displaying widget" not in page.locator(VISIBLE_NOTEBOOK).inner_text()
     wait_for(lambda: kernel_status(page) == "idle", 10, "the kernel to be idle after the last reply")

@@ -19,7 +19,7 @@ def test_watch_records_a_real_create_and_a_real_stream(live_client, live_model):
     assert (created["streamed"], streamed["streamed"]) == (False, True)
     for row, reply in ((created, message), (streamed, final)):
         assert row["input_tokens"] > 0 and row["output_tokens"] > 0
-        assert (row["input_tokens"], row["output_tokens"]) == (prompt_tokens(reply.usage)[0], reply.usage.output_tokens)
+        assert (row["input_tokens"], row["output_tokens"]) == (prompt_tokens(reply.usage), reply.usage.output_tokens)
         assert row["stop_reason"] == reply.stop_reason in {"end_turn", "max_tokens"}
         assert row["latency_s"] > 0 and row["output_tokens_per_s"] > 0 and row["error"] is None
         assert row["label"] == "live"

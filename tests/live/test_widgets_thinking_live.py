@@ -24,18 +24,29 @@ def client(ollama_double):
 
 def test_stream_view_shows_thinking_collapsed_then_text(client):
     view = StreamView(update_interval=0, busy_fraction=0)  # no throttle: every event is drawn, even from a replay
-    drawn = []  # (thinking section open?, text shown yet?) at every redraw of the thinking section
-    view.thinking_html.observe(lambda change: drawn.append(("<details class=\"sv-thinking\" open>" in change["new"],
-                                                            bool(view.text))), "value")
+    drawn = []  # (thinking section unfolded?, text shown yet?) when it appears and at every fold/unfold
+    original = view._show_thinking
+
+    def spy(thinking, *, final):  # the section is created lazily: attach the observer the moment it exists
+        existed = view.thinking_view is not None
+        sent = original(thinking, final=final)
+        if not existed and view.thinking_view is not None:
+            drawn.append((view.thinking_view.selected_index == 0, bool(view.text)))
+            view.thinking_view.observe(lambda fold: drawn.append((fold["new"] == 0, bool(view.text))),
+                                       "selected_index")
+        return sent
+
+    view._show_thinking = spy
     message = view.consume(client.messages.stream(model="qwen3", max_tokens=400, messages=POEM))
     assert drawn[0] == (True, False) and drawn[-1] == (False, True)  # open while thinking, closed once text came
     assert all(opened for opened, _ in drawn[:-1])
     assert [block.type for block in message.content] == ["thinking", "text"]
     assert view.status == "done" and view.thinking == message.content[0].thinking
     assert view.text.strip() and view.text == message.content[1].text
-    sections = [child for child in view.children if child.layout.display != "none"]
-    assert sections[:2] == [view.thinking_html, view.text_html]  # thinking above the text
-    assert view.thinking_html.value.startswith('<details class="sv-thinking"><summary>Thinking')  # closed
+    shown = [child._dom_classes for child in view.children if "oaw-empty" not in child._dom_classes]  # hidden
+    sections = [name for classes in shown for name in classes if name in ("oaw-thinking", "oaw-text")]
+    assert sections == ["oaw-thinking", "oaw-text"]  # thinking above the text
+    assert view.thinking_view.selected_index is None  # folded at the end
     assert view.output_tokens == message.usage.output_tokens > THINKING_TOKENS
 
 

@@ -786,7 +786,7 @@ def test_thinking_is_shown_collapsed_in_the_history_and_not_sent_back():
     reply = turn_views(chat)[1].value
     details = [attributes for tag, attributes in elements_of(reply) if tag == "details"]
     assert len(details) == 1 and "open" not in details[0]  # collapsed
-    assert reply.index("<details") < reply.index("sv-text")  # above the answer
+    assert reply.index("<details") < reply.index("oaw-text")  # above the answer
     assert thinking.split()[0] in reply
     assert "> **Thinking**" in chat.to_markdown()
 

@@ -1,6 +1,6 @@
 """ollama_anthropic_widgets.config: one documented way to point lessons and widgets at a server."""
 
-from ollama_anthropic_widgets.config import DEFAULT_BASE_URL, settings
+from ollama_anthropic_widgets.config import DEFAULT_BASE_URL, api_key_for, settings
 
 
 def test_defaults_are_ollama_and_the_documentations_models():
@@ -26,3 +26,13 @@ def test_real_key_is_used_only_for_anthropics_api_and_never_shown():
 
 def test_lookalike_hosts_are_not_anthropic():
     assert not settings({"OLLAMA_BASE_URL": "http://anthropic.com.evil.example"}).is_anthropic
+
+
+def test_api_key_for_decides_by_the_url_a_request_goes_to():
+    env = {"ANTHROPIC_API_KEY": "sk-ant-secret", "OLLAMA_BASE_URL": "http://localhost:11434"}
+    assert api_key_for("https://api.anthropic.com", env) == "sk-ant-secret"
+    assert api_key_for("https://api.anthropic.com/", env) == "sk-ant-secret"
+    assert api_key_for("http://localhost:11434", env) == "ollama"
+    assert api_key_for("http://anthropic.com.evil.example", env) == "ollama"
+    assert api_key_for("https://api.anthropic.com", {}) == "ollama"  # no key set: the placeholder, not a crash
+    assert settings(env).api_key == api_key_for(settings(env).base_url, env)

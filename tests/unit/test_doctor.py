@@ -191,3 +191,31 @@ def test_defaults_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("OLLAMA_MODEL", "llava")
     diagnosis = check_connection(http=ollama())
     assert (diagnosis.base_url, diagnosis.model, diagnosis.ok) == ("http://localhost:11434", "llava", True)
+
+
+class KeyRecorder(ScriptedServer):
+    """Keeps the x-api-key of every request."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keys: list[str | None] = []
+
+    def __call__(self, method, url, body, headers, timeout):
+        self.keys.append(headers.get("x-api-key"))
+        return super().__call__(method, url, body, headers, timeout)
+
+
+def test_the_key_follows_the_checked_url_not_the_configured_one(monkeypatch):
+    # Configured for a local Ollama, checking Anthropic's API: the real key goes to Anthropic (it used to be "ollama").
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    monkeypatch.setenv("OLLAMA_BASE_URL", "http://localhost:11434")
+    anthropic_api = KeyRecorder({("GET", "/"): HttpReply(404, {}, ""),
+                                 ("POST", "/v1/messages"): json_reply(200, OK_MESSAGE)})
+    assert check_connection("https://api.anthropic.com", "claude-x", http=anthropic_api).ok
+    assert anthropic_api.keys[-1] == "sk-ant-secret"
+    # Configured for Anthropic's API, checking another server: the real key must not leave for it.
+    monkeypatch.setenv("OLLAMA_BASE_URL", "https://api.anthropic.com")
+    local = ollama()
+    recorder = KeyRecorder(local.routes)
+    assert check_connection("http://10.0.0.5:11434", "llama3.2", http=recorder).ok
+    assert recorder.keys[-1] == "ollama" and "sk-ant-secret" not in recorder.keys

@@ -7,6 +7,7 @@ http/https/mailto. The hostile transcript ``ollama_stream_xss`` is constructed p
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -17,11 +18,16 @@ from ollama_anthropic_widgets.render import (
     markdown_to_html,
     render_error,
     render_footer,
+    render_plain,
+    render_table,
     render_text,
     render_thinking,
     render_tool_use,
     render_tool_uses,
+    render_upload_status,
+    render_usage_summary,
     sanitize_html,
+    stylesheet,
 )
 from ollama_anthropic_widgets.streaming import StreamAccumulator, StreamResult
 
@@ -213,14 +219,16 @@ def test_the_stand_in_characters_in_a_reply_cannot_smuggle_markup():
     assert "\ue000" not in html and "\ue001" not in html and "<script" not in html
 
 
-def test_plain_mode_is_escaped_preformatted_text():
-    assert render_text("**a** <b>", markdown=False).endswith(">**a** &lt;b&gt;</pre>")
+def test_plain_mode_is_escaped_text_with_its_line_breaks():
+    plain = render_text("**a** <b>", markdown=False)
+    assert plain == '<div class="oaw-text"><div class="oaw-plain">**a** &lt;b&gt;</div></div>'
     assert render_text("") == ""
+    assert render_plain("\nafter an empty line") == '<div class="oaw-plain">\nafter an empty line</div>'  # not a <pre>
 
 
 def test_thinking_is_collapsible():
-    assert render_thinking("hmm").startswith('<details class="sv-thinking">')
-    assert render_thinking("hmm", open=True).startswith('<details class="sv-thinking" open>')
+    assert render_thinking("hmm").startswith('<details class="oaw-thinking">')
+    assert render_thinking("hmm", open=True).startswith('<details class="oaw-thinking" open>')
     assert render_thinking("") == ""
 
 
@@ -246,9 +254,9 @@ def test_footer_states():
     assert "streaming" in render_footer(status="streaming")
     assert render_footer(status="idle") == ""
     done = render_footer(StreamResult(stop_reason="end_turn", output_tokens=5), status="done")
-    assert "end_turn" in done and "sv-error" not in done
+    assert "end_turn" in done and "oaw-error" not in done
     failed = render_footer(None, status="error", error="HTTP 500")
-    assert "sv-error" in failed and "stop_reason" not in failed
+    assert "oaw-error" in failed and "stop_reason" not in failed
 
 
 @pytest.mark.parametrize("raw", ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>",
@@ -258,3 +266,40 @@ def test_the_checker_itself_catches_live_html(raw):
     """Guards the guard: unescaped payloads must fail assert_inert, or the tests above prove nothing."""
     with pytest.raises(AssertionError):
         assert_inert(raw)
+
+
+def test_styling_comes_from_classes_in_the_one_stylesheet_never_from_style_attributes():
+    from ollama_anthropic_widgets.usage import summarize
+
+    produced = [
+        render_text("# t\n\n| a |\n|---|\n| 1 |\n\n```py\nx\n```"), render_text("x", markdown=False),
+        render_thinking("t", open=True), render_tool_uses([{"id": "c", "name": "f", "input": {"a": 1}}]),
+        render_footer(StreamResult(stop_reason="end_turn"), status="error", error="e"),
+        render_usage_summary(summarize([{"input_tokens": 1, "output_tokens": 2, "error": "x"}])),
+        render_table("t", ["a"], [{"a": "b"}]), render_upload_status(["ok"], ["bad"], 1),
+    ]
+    used = set()
+    for fragment in produced:
+        assert "style=" not in fragment, fragment
+        used.update(name for classes in re.findall(r'class="([^"]*)"', fragment) for name in classes.split())
+    assert used and all(name.startswith(("oaw-", "language-")) for name in used), used
+    styled = {name for name in used if f".{name} " in stylesheet() or f".{name}," in stylesheet()}
+    assert {"oaw-plain", "oaw-code", "oaw-error", "oaw-footer", "oaw-muted", "oaw-table", "oaw-rejected"} <= styled
+
+
+@pytest.mark.parametrize("foreign", ["oaw-error", "oaw-stylesheet", "jp-mod-hidden", "language-py oaw-error"])
+def test_the_sanitizer_still_refuses_classes_from_model_output(foreign):
+    """The kit's own classes are added around sanitized output; the model cannot add them (or any other)."""
+    cleaned = sanitize_html(f'<p class="{foreign}">x <code class="{foreign}">y</code></p>')
+    assert "oaw-" not in cleaned and "jp-" not in cleaned
+
+
+def test_a_section_adds_its_rules_by_defining_a_css_constant(monkeypatch):
+    """How the chat section (appended at the end of render.py) adds rules: a ``<SECTION>_CSS`` constant, nothing
+    else; stylesheet() joins them all, in file order."""
+    import ollama_anthropic_widgets.render as render
+
+    monkeypatch.setattr(render, "CHAT_EXAMPLE_CSS", ".oaw-chat-example { color: red; }\n", raising=False)
+    sheet = render.stylesheet()
+    assert sheet.endswith(".oaw-chat-example { color: red; }\n")
+    assert sheet.index(".oaw-stylesheet") < sheet.index(".oaw-footer") < sheet.index(".oaw-rejected")

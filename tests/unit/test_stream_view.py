@@ -15,13 +15,14 @@ import anthropic
 import httpx2
 import pytest
 from ollama_anthropic_widgets.messages import prompt_tokens
-from ollama_anthropic_widgets.render import render_text
+from ollama_anthropic_widgets.render import markdown_to_html
 from ollama_anthropic_widgets.stream_view import StreamView
 from ollama_anthropic_widgets.streaming import StreamInterrupted
 
 from tests.replay import Replayer, load_recording, replay_client
-from tests.stream_samples import lengthened_exchanges
+from tests.stream_samples import lengthened_exchanges, one_line_exchanges, thinking_exchanges
 from tests.unit.test_render import assert_inert
+from tests.widget_traffic import counting_comms
 
 ASK = {"model": "m", "max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
 
@@ -32,8 +33,8 @@ def full_text(recording: str) -> str:
         return "".join(stream.text_stream)
 
 
-def html_values(view: StreamView) -> str:
-    return "".join(w.value for w in (view.thinking_html, view.text_html, view.tools_html, view.footer_html))
+def hidden(widget) -> bool:
+    return "oaw-empty" in widget._dom_classes
 
 
 class SimClock:
@@ -119,9 +120,9 @@ def test_consume_an_unentered_manager_returns_the_final_message():
     assert view.text == message.content[0].text and view.text
     assert view.status == "done" and view.error == ""
     assert (view.stop_reason, view.input_tokens, view.output_tokens) == (
-        message.stop_reason, prompt_tokens(message.usage)[0], message.usage.output_tokens)
+        message.stop_reason, prompt_tokens(message.usage), message.usage.output_tokens)
     assert view.ttft_s > 0 and view.output_tokens_per_s > 0
-    assert view.text_html.value == render_text(view.text)
+    assert view.text_parts.html == markdown_to_html(view.text)  # the parts, joined: the whole text rendered at once
     assert "stop_reason: max_tokens" in view.footer_html.value and "tok/s" in view.footer_html.value
     assert view.result.complete and len(replayer.requests) == 1
 
@@ -141,31 +142,33 @@ def test_thinking_and_tool_use_are_shown():
     message = view.consume(client.messages.stream(**ASK))
     assert [block.type for block in message.content] == ["thinking", "text", "tool_use"]
     assert view.thinking.startswith("The user asks")
-    assert view.thinking_html.value.startswith('<details class="sv-thinking">')  # collapsed at the end
+    assert view.thinking_view.selected_index is None  # folded at the end
+    assert view.thinking_view.titles == (f"Thinking ({len(view.thinking)} characters)",)
+    assert view.thinking_parts.html.startswith('<div class="oaw-plain">The user asks')
     assert "get_weather" in view.tools_html.value and "call_x7k2m9qa" in view.tools_html.value
     assert "&quot;unit&quot;: &quot;celsius&quot;" in view.tools_html.value
     assert view.result.tool_uses[0]["input"] == {"city": "Paris", "unit": "celsius"}
     assert view.stop_reason == "tool_use"
-    assert all(w.layout.display is None for w in view.children)
+    assert not any(hidden(w) for w in (view.thinking_view, view.text_parts, view.tools_html, view.footer_html))
 
 
 def test_empty_sections_stay_hidden():
     client, _ = replay_client("stream_max_tokens")
     view = StreamView()
     view.consume(client.messages.stream(**ASK))
-    assert view.thinking_html.layout.display == "none" and view.tools_html.layout.display == "none"
-    assert view.text_html.layout.display is None
+    assert view.thinking_view is None and hidden(view.tools_html)  # no thinking: not even its widgets are made
+    assert not hidden(view.text_parts)
 
 
 def test_hostile_output_is_inert_in_every_widget():
     client, _ = replay_client("ollama_stream_xss")
     view = StreamView()
-    seen: list[str] = []
-    for child in view.children:
-        child.observe(lambda change: seen.append(change["new"]), names="value")
-    view.consume(client.messages.stream(**ASK))
-    assert seen, "the view pushed nothing"
-    for value in seen:  # every value ever sent to the browser, not only the last
+    with counting_comms() as traffic:
+        view = StreamView()
+        view.consume(client.messages.stream(**ASK))
+    sent = [value for value in traffic.values if not value.startswith("<style>")]  # the kit's own stylesheet
+    assert len(sent) > 3, "the view pushed nothing"
+    for value in sent:  # every value ever sent to the browser (new parts, updates), not only the last
         assert_inert(value)
     assert "<script>" in view.text
 
@@ -174,9 +177,9 @@ def test_plain_text_mode_and_switching_markdown():
     client, _ = replay_client("ollama_stream_thinking_text")
     view = StreamView(markdown=False)
     view.consume(client.messages.stream(**ASK))
-    assert view.text_html.value.startswith("<pre") and "**秋**" in view.text_html.value
+    assert view.text_parts.html.startswith('<div class="oaw-plain">') and "**秋**" in view.text_parts.html
     view.markdown = True
-    assert "<strong>秋</strong>" in view.text_html.value
+    assert view.text_parts.html == markdown_to_html(view.text) and "<strong>秋</strong>" in view.text_parts.html
 
 
 @pytest.mark.parametrize("cut_after", [1500, 9000])
@@ -190,9 +193,9 @@ def test_cut_midway_keeps_and_shows_partial_text(cut_after):
     whole = full_text("stream_poem")
     assert error.partial_text and whole.startswith(error.partial_text) and error.partial_text != whole
     assert view.text == error.partial_text == view.result.text
-    assert view.text_html.value == render_text(error.partial_text)
+    assert view.text_parts.html == markdown_to_html(error.partial_text)
     assert view.status == "error" and view.error == str(error) and "\n" not in view.error
-    assert "interrupted" in view.error and "sv-error" in view.footer_html.value
+    assert "interrupted" in view.error and "oaw-error" in view.footer_html.value
     assert error.result.stop_reason is None and not error.result.complete
 
 
@@ -211,7 +214,7 @@ def test_server_500_shows_one_line_and_raises_the_sdk_error():
         view.consume(client.messages.stream(**ASK))
     assert view.status == "error" and "HTTP 500" in view.error and "image input is not supported" in view.error
     assert "\n" not in view.error and view.text == ""
-    assert "sv-error" in view.footer_html.value and "stop_reason" not in view.footer_html.value
+    assert "oaw-error" in view.footer_html.value and "stop_reason" not in view.footer_html.value
 
 
 def test_unknown_model_404():
@@ -252,7 +255,7 @@ def test_keyboard_interrupt_keeps_the_partial_text():
         view.consume(InterruptAfter(stream, 30))
     assert view.status == "error" and view.text and "KeyboardInterrupt" in view.error
     assert full_text("stream_poem").startswith(view.text)
-    assert view.text_html.value == render_text(view.text)
+    assert view.text_parts.html == markdown_to_html(view.text)
 
 
 def test_async_client_manager_and_entered_stream():
@@ -324,7 +327,7 @@ def test_a_view_can_be_reused():
     client, _ = replay_client("stream_max_tokens")
     view.consume(client.messages.stream(**ASK))
     assert view.status == "done" and view.error == "" and view.text == full_text("stream_max_tokens")
-    assert "sv-error" not in view.footer_html.value
+    assert "oaw-error" not in view.footer_html.value
 
 
 def test_tracker_gets_the_message_and_timing():
@@ -388,7 +391,9 @@ def test_the_sdk_snapshot_path_and_the_own_accumulator_path_show_the_same(record
     for name in ("text", "thinking", "stop_reason", "input_tokens", "output_tokens", "status"):
         assert getattr(sdk, name) == getattr(own, name), name
     assert sdk.result.tool_uses == own.result.tool_uses
-    assert [w.value for w in sdk.children[:3]] == [w.value for w in own.children[:3]]
+    for shown in (lambda v: v.text_parts.html, lambda v: v.tools_html.value,
+                  lambda v: v.thinking_parts.html if v.thinking_parts else None):
+        assert shown(sdk) == shown(own)
     assert sdk.text == "".join(block.text for block in message.content if block.type == "text")
 
 
@@ -412,21 +417,20 @@ def test_throttle_at_most_20_updates_per_simulated_second_and_complete_at_the_en
     exchanges, _ = lengthened_exchanges("stream_poem", 2000)
     client, _ = replay_client(exchanges)
     clock = SimClock()
-    view = StreamView(clock=clock)
-    pushes: list[float] = []
-    for child in view.children:
-        child.observe(lambda change: pushes.append(clock.now), names="value")
-        child.layout.observe(lambda change: pushes.append(clock.now), names="display")
-    with client.messages.stream(**ASK) as stream:
-        message = view.consume(clocked(stream, clock, step=0.001))  # 1,000 tokens per simulated second
+    with counting_comms(clock) as traffic:
+        view = StreamView(clock=clock)
+        opened = traffic.messages
+        with client.messages.stream(**ASK) as stream:
+            message = view.consume(clocked(stream, clock, step=0.001))  # 1,000 tokens per simulated second
     assert clock.now == pytest.approx(1.995, abs=0.01)
-    assert len(pushes) == view.frontend_updates
+    # what changes the page (new parts, values, boxes); closing the parts a finished block replaced is apart
+    updates = [t for t, kind, _, _ in traffic.log[opened:] if kind != "comm_close"]
+    assert len(updates) == view.frontend_updates
     for start in [t / 10 for t in range(0, 20)]:
-        in_window = [t for t in pushes if start <= t < start + 1.0]
+        in_window = [t for t in updates if start <= t < start + 1.0]
         assert len(in_window) <= 20, (start, len(in_window))
-    assert view.frontend_updates <= 2 * 20
     assert view.text == message.content[0].text and len(view.text) > 5000
-    assert view.text_html.value == render_text(view.text)
+    assert view.text_parts.html == markdown_to_html(view.text)
     assert view.output_tokens == 1995 and view.status == "done"
 
 
@@ -435,13 +439,21 @@ def test_thinking_is_open_while_it_streams_and_collapses_when_the_answer_starts(
     client, _ = replay_client("ollama_stream_thinking_text")
     clock = SimClock()
     view = StreamView(clock=clock)
-    shown: list[str] = []
-    view.thinking_html.observe(lambda change: shown.append(change["new"]), names="value")
+    unfolded: list = []
+    original = view._show_thinking
+
+    def spy(thinking, *, final):
+        sent = original(thinking, final=final)
+        unfolded.append(view.thinking_view.selected_index if view.thinking_view else "none yet")
+        return sent
+
+    view._show_thinking = spy
     with client.messages.stream(**ASK) as stream:
         view.consume(clocked(stream, clock, step=0.02))  # 50 tokens per simulated second
-    assert any(value.startswith('<details class="sv-thinking" open>') for value in shown)
-    assert shown[-1].startswith('<details class="sv-thinking">') and view.thinking in shown[-1]
-    assert view.frontend_updates <= 20 * clock.now + 6
+    assert 0 in unfolded, "the thinking was never shown unfolded while it streamed"
+    assert unfolded[-1] is None and view.thinking_view.selected_index is None
+    assert view.thinking_parts.html.replace('<div class="oaw-plain">', "").replace("</div>", "") == view.thinking
+    assert view.frontend_updates <= 20 * clock.now + 10
 
 
 def _chat_stream_request(recording: str):
@@ -477,3 +489,36 @@ def test_a_truncated_stream_without_message_start_is_still_an_interruption():
     with pytest.raises(StreamInterrupted) as error:
         view.consume(client.messages.stream(**request))
     assert error.value.partial_text.startswith("👍") and view.status == "error"
+
+
+def bytes_per_text_byte(exchanges: list[dict], tokens_per_s: float = 400) -> float:
+    """Everything the view sent at the comm (opening included), per byte of reply (thinking + text)."""
+    client, _ = replay_client(exchanges)
+    clock = SimClock()
+    with counting_comms(clock) as traffic:
+        view = StreamView(clock=clock)
+        with client.messages.stream(**ASK) as stream:
+            view.consume(ClockedSdkStream(stream, clock, step=1 / tokens_per_s))
+    assert view.text_parts.html == markdown_to_html(view.text)
+    return traffic.bytes / len((view.thinking + view.text).encode())
+
+
+def test_what_reaches_the_browser_grows_linearly_with_the_reply():
+    """The issue measured 24x at 1,000 tokens and 92x at 4,000 (quadratic). Now: bounded, not growing."""
+    short = bytes_per_text_byte(lengthened_exchanges("stream_poem", 1000)[0])
+    long = bytes_per_text_byte(lengthened_exchanges("stream_poem", 4000)[0])
+    assert long <= short and long <= 10, (short, long)
+
+
+def test_a_long_reasoning_is_not_sent_again_at_every_update():
+    short = bytes_per_text_byte(thinking_exchanges(1000))
+    long = bytes_per_text_byte(thinking_exchanges(4000))
+    assert long <= short * 1.05 and long <= 10, (short, long)
+
+
+def test_a_reply_that_cannot_be_cut_costs_bytes_in_proportion_to_its_time():
+    """One long line has no place to cut a part: the open part grows, and the throttle's byte budget keeps what is
+    sent proportional to the time (so to the length), never to its square."""
+    short = bytes_per_text_byte(one_line_exchanges(1000))
+    long = bytes_per_text_byte(one_line_exchanges(4000))
+    assert long <= short * 1.25, (short, long)

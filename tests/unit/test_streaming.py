@@ -62,7 +62,7 @@ def test_accumulator_agrees_with_the_sdks_final_message(recording):
     assert result.tool_uses == [{"id": b.id, "name": b.name, "input": b.input}
                                 for b in message.content if b.type == "tool_use"]
     assert (result.stop_reason, result.input_tokens, result.output_tokens) == (
-        message.stop_reason, prompt_tokens(message.usage)[0], message.usage.output_tokens)
+        message.stop_reason, prompt_tokens(message.usage), message.usage.output_tokens)
     assert (result.model, result.message_id) == (message.model, message.id)
     assert result.complete and result.error is None
     assert result.text or result.tool_uses
@@ -172,7 +172,7 @@ def test_from_message_on_a_recorded_create():
     result = StreamResult.from_message(message)
     assert result.text == message.content[0].text and result.text
     assert (result.input_tokens, result.output_tokens, result.stop_reason) == (
-        prompt_tokens(message.usage)[0], message.usage.output_tokens, message.stop_reason)
+        prompt_tokens(message.usage), message.usage.output_tokens, message.stop_reason)
 
 
 def test_throttle_charges_one_interval_per_update():
@@ -246,3 +246,43 @@ def test_stream_interrupted_carries_the_result():
     result = StreamResult(text="partial")
     error = StreamInterrupted("dropped", result)
     assert error.partial_text == "partial" and error.result is result and str(error) == "dropped"
+
+
+@pytest.mark.parametrize("recording", ["stream_poem", "ollama_stream_thinking_text", "ollama_stream_tool_use"])
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_raw_sse_bytes_give_what_the_sdks_events_give(recording, chunk):
+    """feed_sse (what UsageTracker.watch() meters with) reads the very bytes the SDK parsed, split anywhere."""
+    expected = accumulate(recording)[0].result()
+    body = load_recording(recording)["exchanges"][0]["response"]["body"].replace("\n", "\r\n").encode()
+    accumulator = StreamAccumulator()
+    for start in range(0, len(body), chunk):
+        accumulator.feed_sse(body[start: start + chunk])
+    accumulator.feed_sse(b"", final=True)
+    result = accumulator.result()
+    for name in ("text", "thinking", "tool_uses", "stop_reason", "input_tokens", "output_tokens", "model"):
+        assert getattr(result, name) == getattr(expected, name), name
+    assert accumulator.stopped and result.complete
+
+
+def test_an_error_event_mid_stream_is_kept_as_the_error():
+    accumulator = StreamAccumulator()
+    accumulator.feed_sse(b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", '
+                         b'"message": "Overloaded"}}\n\n')
+    assert accumulator.error == "Overloaded" and not accumulator.result().complete
+
+
+def test_tokens_per_second_is_one_definition_for_streams_and_usage_rows():
+    from ollama_anthropic_widgets.streaming import tokens_per_second
+    from ollama_anthropic_widgets.usage import row_from_message
+
+    clock = FakeClock()
+    accumulator = StreamAccumulator(clock=clock)
+    clock.now += 0.5
+    accumulator.feed({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}})
+    accumulator.feed({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 30}})
+    clock.now += 1.5
+    accumulator.feed({"type": "message_stop"})
+    result = accumulator.result()
+    row = row_from_message({"usage": {"input_tokens": 1, "output_tokens": 30}}, latency_s=2.0, ttft_s=0.5)
+    assert result.output_tokens_per_s == row["output_tokens_per_s"] == tokens_per_second(30, 2.0, 0.5) == 20.0
+    assert tokens_per_second(30, 0.5, ttft_s=0.5) is None  # no generation time: no speed, never a division by 0

@@ -41,10 +41,10 @@ def recorded_usage(exchange: dict) -> dict:
         start = next(e for e in events if e["type"] == "message_start")["message"]
         delta = next(e for e in events if e["type"] == "message_delta")
         usage = {**start["usage"], **{k: v for k, v in delta["usage"].items() if v is not None}}
-        return {"input_tokens": prompt_tokens(usage)[0], "output_tokens": delta["usage"]["output_tokens"],
+        return {"input_tokens": prompt_tokens(usage), "output_tokens": delta["usage"]["output_tokens"],
                 "stop_reason": delta["delta"]["stop_reason"]}
     message = json.loads(body)
-    return {"input_tokens": prompt_tokens(message["usage"])[0], "output_tokens": message["usage"]["output_tokens"],
+    return {"input_tokens": prompt_tokens(message["usage"]), "output_tokens": message["usage"]["output_tokens"],
             "stop_reason": message["stop_reason"]}
 
 
@@ -324,7 +324,7 @@ def test_watch_parses_a_stream_split_anywhere(exchanges):
         final = stream.get_final_message()
     (row,) = tracker.rows
     assert row["output_tokens"] == final.usage.output_tokens == recorded_usage(exchanges[1])["output_tokens"]
-    assert row["input_tokens"] == prompt_tokens(final.usage)[0] and row["error"] is None
+    assert row["input_tokens"] == prompt_tokens(final.usage) and row["error"] is None
 
 
 def test_watch_stream_abandoned_early_is_recorded_as_such(exchanges):
@@ -391,3 +391,53 @@ def test_calls_whose_prompt_size_is_unknown_are_counted_not_shown_as_zero():
     for row in rows:
         tracker.record({"usage": {k: row[k] for k in ("input_tokens", "output_tokens")}})
     assert "unknown for 1 calls" in tracker.widget().summary.value
+
+
+class _AsyncTrickle(httpx2.AsyncByteStream):
+    def __init__(self, body: bytes, size: int):
+        self.body, self.size = body, size
+
+    async def __aiter__(self):
+        for start in range(0, len(self.body), self.size):
+            yield self.body[start: start + self.size]
+
+
+def test_watch_async_stream_read_as_it_arrives(exchanges):
+    body = exchanges[1]["response"]["body"].encode()
+    sent_headers = []
+
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        sent_headers.append(request.headers)
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_AsyncTrickle(body, 5))
+
+    async def scenario(tracker: UsageTracker):
+        client = anthropic.AsyncAnthropic(base_url="http://replay.invalid", api_key="ollama", max_retries=0,
+                                          http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(respond)))
+        async with tracker.watch(client).messages.stream(max_tokens=64, **REQUEST) as stream:
+            return await stream.get_final_message()
+
+    tracker = UsageTracker()
+    final = asyncio.run(scenario(tracker))
+    (row,) = tracker.rows
+    assert row["output_tokens"] == final.usage.output_tokens and row["error"] is None and row["streamed"]
+    assert sent_headers[0]["accept-encoding"] == "identity"  # so the bytes the meter reads are the events
+
+
+def test_watch_hands_back_the_sdks_own_objects(exchanges):
+    tracker = UsageTracker()
+    client, _ = replay_client([exchanges[0], exchanges[1]])
+    watched = tracker.watch(client)
+    raw = watched.messages.with_raw_response.create(max_tokens=48, **REQUEST)
+    assert type(raw) is anthropic.APIResponse and raw.parse() is raw.parse()
+    events = watched.messages.create(max_tokens=64, stream=True, **REQUEST)
+    assert type(events) is anthropic.Stream and list(events)[-1].type == "message_stop"
+    assert [row["streamed"] for row in tracker.rows] == [False, True]
+
+
+def test_the_middleware_meters_with_the_kits_one_stream_parser():
+    import inspect
+
+    from ollama_anthropic_widgets import usage_middleware
+
+    source = inspect.getsource(usage_middleware)
+    assert "StreamAccumulator" in source and "json.loads" not in source and "APIResponse(" not in source

@@ -1,0 +1,117 @@
+"""Errors as one line of text: what the server (or the SDK) said, and what to try.
+
+Every widget and report in the kit shows a failure the same way, from here:
+
+- :func:`server_message`: what the server said in an ``anthropic.APIStatusError``, without the SDK's wrapping;
+- :func:`error_summary`: who failed and why, in one line (``HTTP 404: model 'x' not found``, ``cannot reach the
+  model server at http://localhost:11434 (ConnectError: ...)``), no advice: for tables such as the probe's;
+- :func:`describe_error`: the summary plus what to try, for a learner looking at a failed call;
+- :func:`one_line`: any text on one line (whitespace runs collapsed), cut to a length.
+
+``anthropic`` is imported only when an error is described, so importing this module stays cheap.
+
+Example:
+    >>> describe_error(ValueError("bad\\n value"))
+    'ValueError: bad value'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ONE_LINE_LIMIT = 300
+
+_STATUS_HINTS = {
+    400: "the server rejected the request: check its fields (max_tokens, content blocks).",
+    404: "check the model name (`ollama list`) and that the base URL has no /v1.",
+    500: "the server failed: the model may not support this input (e.g. images on a text-only model).",
+}
+_CONNECTION_HINT = "Is the server running (`ollama serve`)? Is OLLAMA_BASE_URL right (no /v1)?"
+
+
+def one_line(text: Any, limit: int = ONE_LINE_LIMIT) -> str:
+    """``text`` on one line (every run of whitespace, newlines included, becomes one space), cut to ``limit``.
+
+    Example:
+        >>> one_line("first line\\n  second line")
+        'first line second line'
+        >>> one_line("x" * 10, limit=5)
+        'xxxx…'
+    """
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def server_message(error: Any) -> str:
+    """What the server said in an ``anthropic.APIStatusError``, without the SDK's wrapping.
+
+    Reads Anthropic's error JSON (``{"error": {"message": ...}}``, which Ollama and llama.cpp also send), a plain
+    text body (Ollama's ``404 page not found``), or falls back to the SDK's own message.
+
+    Example:
+        >>> class Refused:  # stands in for anthropic.BadRequestError
+        ...     body = {"type": "error", "error": {"type": "invalid_request_error",
+        ...                                        "message": "Only base64 images are supported."}}
+        >>> server_message(Refused())
+        'Only base64 images are supported.'
+    """
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+        if body.get("message"):
+            return str(body["message"])
+    if isinstance(body, str) and body.strip():
+        return body.strip()
+    try:
+        text = error.response.text
+    except Exception:  # no response, or a streamed response that was never read
+        text = ""
+    return text or str(getattr(error, "message", "") or error)
+
+
+def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT) -> str:
+    """One line saying who failed and why, without advice.
+
+    Example:
+        >>> error_summary(TimeoutError("no reply"))
+        'TimeoutError: no reply'
+    """
+    import anthropic  # here, not at module level: keeps `import ollama_anthropic_widgets` cheap
+
+    from .streaming import StreamInterrupted
+
+    if isinstance(error, anthropic.APIStatusError):
+        return one_line(f"HTTP {error.status_code}: {server_message(error)}", limit)
+    if isinstance(error, anthropic.APIConnectionError):
+        request = getattr(error, "_request", None) or getattr(error, "request", None)
+        where = f" at {request.url.scheme}://{request.url.netloc.decode()}" if request is not None else ""
+        cause = error.__cause__ or error.__context__
+        why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        what = "the request timed out" if isinstance(error, anthropic.APITimeoutError) else \
+            "cannot reach the model server"
+        return one_line(f"{what}{where}{why}", limit)
+    if isinstance(error, StreamInterrupted):  # its message already says what happened and what to do
+        return one_line(str(error), limit)
+    return one_line(f"{type(error).__name__}: {error}", limit)
+
+
+def describe_error(error: BaseException, limit: int = ONE_LINE_LIMIT) -> str:
+    """One line: what went wrong talking to the model server (:func:`error_summary`) and what to try.
+
+    Example:
+        >>> describe_error(KeyError("model"))
+        "KeyError: 'model'"
+    """
+    import anthropic
+
+    if isinstance(error, anthropic.APIStatusError):
+        hint = _STATUS_HINTS.get(error.status_code, "see the server's log.")
+        return one_line(f"HTTP {error.status_code} from the server: {server_message(error)} — {hint}", limit)
+    summary = error_summary(error, limit)
+    if isinstance(error, anthropic.APIConnectionError):
+        return one_line(f"{summary}. {_CONNECTION_HINT}", limit)
+    return summary

@@ -473,7 +473,7 @@ def test_image_lesson_upload_through_the_real_file_chooser(lab_browser, tmp_path
     finally:
         upload.screenshot(path=str(ARTIFACTS / f"{stem}-upload.png"))
     size = preview.evaluate("img => [img.naturalWidth, img.naturalHeight]")
-    status = upload.locator(".widget-html").first.inner_text()
+    status = upload.locator(".widget-html:not(.oaw-stylesheet)").first.inner_text()  # past the hidden stylesheet
     print(f"[browser] preview {size[0]}×{size[1]}; status:\n{status}")
     assert size == [1568, 1176], f"the preview is {size}, not the photo resized to 1568×1176"
     assert f"{photo_path.name}: 1568×1176 JPEG" in status

@@ -47,21 +47,28 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .chat_input import ChatInput
 from .errors import describe_error, one_line
+from .i18n import LANGUAGES, language, localized
 from .images import user_message
 from .messages import field_of as _get
-from .render import footer_text, render_chat_empty, render_chat_status, render_chat_turn, render_error
+from .render import (
+    chat_role_label,
+    footer_text,
+    render_chat_empty,
+    render_chat_status,
+    render_chat_turn,
+    render_error,
+)
 from .stylesheet import Stylesheet
 
 RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream", "thinking"})
 EXPORT_SUFFIXES = (".md", ".json")
-_ROLE_HEADINGS = {"user": "You", "assistant": "Assistant"}
 
 
 class EmptyReply(RuntimeError):
     """The server answered, but the reply has no text to add to the history (so the turn was rolled back).
 
     Typical causes: a thinking model spent all of ``max_tokens`` on its thinking, or the model asked for a tool.
-    ``message`` is the reply as received, ``str(error)`` says what to do.
+    ``message`` is the reply as received, ``str(error)`` says what to do, in ``lang``.
 
     Example:
         >>> error = EmptyReply({"stop_reason": "max_tokens", "content": [{"type": "thinking", "thinking": "…"}]})
@@ -69,22 +76,27 @@ class EmptyReply(RuntimeError):
         'The model sent no text (stop_reason max_tokens, 1 thinking block)'
     """
 
-    def __init__(self, message: Any):
+    def __init__(self, message: Any, lang: str | None = None):
         self.message = message
+        lang = language(lang)
         stop_reason = _get(message, "stop_reason")
         kinds = [_get(block, "type") for block in _get(message, "content", None) or []]
-        found = ", ".join(f"{kinds.count(kind)} {kind} block{'s' if kinds.count(kind) > 1 else ''}"
-                          for kind in dict.fromkeys(kinds) if kind)
+        separator = localized("chat.list_separator", lang)
+        found = separator.join(
+            localized("chat.block_count_many" if kinds.count(kind) > 1 else "chat.block_count_one", lang,
+                      count=kinds.count(kind), kind=kind)
+            for kind in dict.fromkeys(kinds) if kind)
         if stop_reason == "max_tokens" and "thinking" in kinds:
-            hint = "it used all of max_tokens on thinking — raise max_tokens and send again."
+            hint = "chat.hint_thinking_used_all"
         elif stop_reason == "max_tokens":
-            hint = "max_tokens ran out before any text — raise max_tokens and send again."
+            hint = "chat.hint_max_tokens"
         elif "tool_use" in kinds or stop_reason == "tool_use":
-            hint = "it asked for a tool, and a chat runs no tools — use run_tool_loop, or rephrase."
+            hint = "chat.hint_tool"
         else:
-            hint = "send it again or rephrase."
-        details = ", ".join(part for part in (f"stop_reason {stop_reason}", found) if part)
-        super().__init__(f"The model sent no text ({details}): {hint}")
+            hint = "chat.hint_again"
+        details = separator.join(part for part in (localized("chat.no_text_stop_reason", lang, reason=stop_reason),
+                                                   found) if part)
+        super().__init__(localized("chat.no_text", lang, details=details, hint=localized(hint, lang)))
 
 
 def _content_blocks(content: Any) -> list[Any]:
@@ -148,7 +160,9 @@ class Conversation:
     ``client.messages.create``/``stream`` (the whole history, system prompt separate), then either
     ``finish_turn`` (adds the reply; ``stopped=True`` for a reply the user stopped) or ``abandon_turn`` (removes
     the user turn, returns the typed text). Beside the history it remembers which replies were stopped
-    (``stopped_turns``) and each reply's thinking (``thinking_of``): shown and exported, never sent.
+    (``stopped_turns``) and each reply's thinking (``thinking_of``): shown and exported, never sent. ``lang``
+    (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of what it tells a learner
+    (nothing to send, a reply without text) and of its Markdown export; an attribute, changeable.
 
     Example:
         >>> conversation = Conversation()
@@ -159,7 +173,8 @@ class Conversation:
         []
     """
 
-    def __init__(self, messages: Iterable[dict[str, Any]] = ()):
+    def __init__(self, messages: Iterable[dict[str, Any]] = (), *, lang: str | None = None):
+        self.lang = language(lang)
         turns = [copy.deepcopy(dict(turn)) for turn in messages]
         check_history(turns)
         self._turns: list[dict[str, Any]] = turns
@@ -211,9 +226,9 @@ class Conversation:
         text = "" if text is None else str(text)
         images = list(images)
         if not text.strip() and not images:
-            raise ValueError("Nothing to send: type a message (or attach an image) first.")
+            raise ValueError(localized("chat.nothing_to_send", self.lang))
         # Whitespace-only text becomes no text block: the API refuses blank text blocks.
-        turn = user_message(text if text.strip() else "", images)
+        turn = user_message(text if text.strip() else "", images, lang=self.lang)
         self._pending, self._pending_text = turn, text
         return copy.deepcopy(turn)
 
@@ -256,7 +271,7 @@ class Conversation:
             raise ValueError("no turn is waiting for a reply: call start_turn first")
         turn = reply_turn(message)
         if turn is None:
-            raise EmptyReply(message)
+            raise EmptyReply(message, self.lang)
         self._turns += [self._pending, turn]
         index = len(self._turns) - 1
         if stopped:
@@ -280,7 +295,7 @@ class Conversation:
         self._pending, self._pending_text = None, ""
         return text
 
-    def to_markdown(self, *, title: str = "Chat", system: str | None = None) -> str:
+    def to_markdown(self, *, title: str | None = None, system: str | None = None) -> str:
         """The conversation as a Markdown document: one section per turn, thinking quoted, stopped replies marked.
 
         The text is written as it was typed and received (a Markdown reply stays Markdown); an image is named
@@ -303,18 +318,19 @@ class Conversation:
             Hello!
             <BLANKLINE>
         """
-        parts = [f"# {title}", ""]
+        lang = self.lang
+        parts = [f"# {title or localized('chat.export_title', lang)}", ""]
         if system and system.strip():
-            parts += [f"**System prompt:** {system.strip()}", ""]
+            parts += [localized("chat.export_system", lang, system=system.strip()), ""]
         for index, turn in enumerate(self._turns):
-            role = _get(turn, "role")
-            heading = _ROLE_HEADINGS.get(role, str(role))
+            heading = chat_role_label(str(_get(turn, "role")), lang)
             if index in self._stopped:
-                heading += " (stopped)"
+                heading = localized("chat.export_stopped", lang, role=heading)
             parts += [f"## {heading}", ""]
             thinking = self._thinking.get(index, "")
             if thinking:
-                parts += ["> **Thinking**", ">", *[f"> {line}".rstrip() for line in thinking.splitlines()], ""]
+                parts += [f"> **{localized('chat.export_thinking', lang)}**", ">",
+                          *[f"> {line}".rstrip() for line in thinking.splitlines()], ""]
             for block in _content_blocks(_get(turn, "content")):
                 kind = _get(block, "type")
                 if kind == "text":
@@ -323,9 +339,11 @@ class Conversation:
                     source = _get(block, "source", None) or {}
                     data = _get(source, "data") or ""
                     size = f", {len(data) * 3 // 4 / 1000:.0f} KB" if data else ""
-                    parts += [f"*[image: {_get(source, 'media_type') or 'image'}{size}]*", ""]
+                    image = localized("chat.export_image", lang, media_type=_get(source, "media_type") or "image",
+                                      size=size)
+                    parts += [f"*[{image}]*", ""]
                 else:
-                    parts += [f"*[{kind} block]*", ""]
+                    parts += [f"*{localized('chat.block_caption', lang, kind=kind)}*", ""]
         return "\n".join(parts)
 
 
@@ -376,7 +394,10 @@ class ChatWidget(ipywidgets.VBox):
       thinking model think). The model's thinking is shown collapsed above its reply, never sent back;
     * ``messages`` — a history to continue (e.g. ``json.load`` of a file written by ``chat.save("chat.json")``);
     * ``markdown`` — render the model's text as safe Markdown (``False``: escaped plain text);
-      ``request_options`` — extra keyword arguments for every request, e.g. ``{"extra_body": {"temperature": 0.2}}``.
+      ``request_options`` — extra keyword arguments for every request, e.g. ``{"extra_body": {"temperature": 0.2}}``;
+    * ``lang`` — the language of the widget's own words (buttons, labels, status and error lines, the Markdown
+      export): ``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting, else English. A trait: changing it
+      relabels the widget.
 
     **Sending.** Enter in the text box or the Send button starts the reply **on the kernel's event loop**, so the
     kernel stays free while it streams: a **Stop** button appears, and ``chat.stop()`` (what it calls) ends the
@@ -421,11 +442,12 @@ class ChatWidget(ipywidgets.VBox):
     busy = traitlets.Bool(False, read_only=True, help="True while a message is being sent")
     error = traitlets.Unicode("", help="one line about the last failed turn ('' after a success)")
     turns = traitlets.Int(0, read_only=True, help="number of answered exchanges in the history")
+    lang = traitlets.Enum(LANGUAGES, default_value="en", help="language of the widget's own words")
 
     def __init__(self, client: Any, model: str, *, system: str | None = None, max_tokens: int = 1024,
                  stream: bool = True, images: bool = False, tracker: Any = None, markdown: bool = True,
                  thinking: dict[str, Any] | None = None, messages: Iterable[dict[str, Any]] = (),
-                 request_options: dict[str, Any] | None = None, **kwargs: Any):
+                 request_options: dict[str, Any] | None = None, lang: str | None = None, **kwargs: Any):
         if int(max_tokens) < 1:
             raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")
         clash = RESERVED_REQUEST_KEYS & set(request_options or {})
@@ -435,7 +457,8 @@ class ChatWidget(ipywidgets.VBox):
         self._clients: dict[bool, Any] = {_is_async_client(client): client}  # asynchronous? -> client
         self.tracker = tracker
         self.request_options = dict(request_options or {})
-        self._conversation = Conversation(messages)
+        lang = language(lang)
+        self._conversation = Conversation(messages, lang=lang)
         self.reply_view: Any = None  # the StreamView that shows replies live: one per chat, reused by every turn
         self._live_this_turn = False  # reply_view shows the turn in flight (not an earlier one)
         self._reply_task: asyncio.Future | None = None  # the request in flight on the event loop (what Stop cancels)
@@ -443,10 +466,8 @@ class ChatWidget(ipywidgets.VBox):
         self._stop_requested = False
         self._on_loop = False  # the turn in flight runs on the event loop (Stop can reach it)
 
-        self.system_box = ipywidgets.Textarea(value=system or "", placeholder="No system prompt",
-                                              layout=ipywidgets.Layout(width="100%"))
+        self.system_box = ipywidgets.Textarea(value=system or "", layout=ipywidgets.Layout(width="100%"))
         self.system_section = ipywidgets.Accordion(children=[self.system_box], selected_index=None)
-        self.system_section.set_title(0, "System prompt")
         self.history_box = ipywidgets.VBox(layout=ipywidgets.Layout(max_height="480px", overflow="auto"))
         self.history_box.add_class("oaw-chat-history")
         self._exchanges: list[ipywidgets.VBox] = []  # one box per answered exchange: a new turn sends only itself
@@ -454,22 +475,22 @@ class ChatWidget(ipywidgets.VBox):
         # Every turn shares one Layout and one style: ipywidgets would otherwise send two more widgets per turn.
         # flex 0 0 auto: in the scrolling history (a flex column) a turn keeps its height instead of being squeezed.
         self._turn_layout, self._turn_style = ipywidgets.Layout(flex="0 0 auto"), HTMLStyle()
-        self._empty_view = ipywidgets.HTML(render_chat_empty())
+        self._empty_view = ipywidgets.HTML()
         self.live_area = ipywidgets.VBox(layout=ipywidgets.Layout(display="none"))
         self.error_view = ipywidgets.HTML()
         self.status_view = ipywidgets.HTML()
-        self.text_box = ChatInput(placeholder="Type a message: Enter sends, Shift+Enter adds a line")
-        self.send_button = ipywidgets.Button(description="Send", icon="paper-plane", button_style="primary",
+        self.text_box = ChatInput()
+        self.send_button = ipywidgets.Button(icon="paper-plane", button_style="primary",
                                              layout=ipywidgets.Layout(width="auto"))
-        self.stop_button = ipywidgets.Button(description="Stop", icon="stop", button_style="warning",
-                                             tooltip="stop the reply; the text so far is kept",
+        self.stop_button = ipywidgets.Button(icon="stop", button_style="warning",
                                              layout=ipywidgets.Layout(width="auto", display="none"))
         self.upload = None
         if images:
             from .images import ImageUpload
 
-            self.upload = ImageUpload(stylesheet=False)
-        self.usage_panel = tracker.widget(stylesheet=False) if tracker is not None else None
+            self.upload = ImageUpload(stylesheet=False, lang=lang)
+        self.usage_panel = tracker.widget(stylesheet=False, lang=lang) if tracker is not None else None
+        self._label(lang)
 
         # One copy of the kit's stylesheet (the chat's rules included) for the whole chat and all its parts.
         children = [Stylesheet(), self.system_section, self.history_box, self.live_area, self.error_view,
@@ -478,7 +499,7 @@ class ChatWidget(ipywidgets.VBox):
                                     layout=ipywidgets.Layout(align_items="flex-start"))]
         children += [part for part in (self.upload, self.usage_panel) if part is not None]
         super().__init__(children=children, model=model, max_tokens=max_tokens, system=system or "",
-                         stream=stream, markdown=markdown, thinking=thinking, **kwargs)
+                         stream=stream, markdown=markdown, thinking=thinking, lang=lang, **kwargs)
         self.add_class("oaw-chat")
         traitlets.link((self, "system"), (self.system_box, "value"))
         self.send_button.on_click(lambda _button: self._send_from_box())
@@ -506,7 +527,7 @@ class ChatWidget(ipywidgets.VBox):
     def messages(self, history: Iterable[dict[str, Any]]) -> None:
         if self.busy:
             raise RuntimeError("cannot replace the history while a message is being sent")
-        self._conversation = Conversation(history)
+        self._conversation = Conversation(history, lang=self.lang)
         self.set_trait("turns", len(self._conversation.messages) // 2)
         self._drop_pending()
         self._rebuild_history()
@@ -540,7 +561,8 @@ class ChatWidget(ipywidgets.VBox):
             # Chat with llama3.2
             ...
         """
-        return self._conversation.to_markdown(title=f"Chat with {self.model}", system=self.system)
+        return self._conversation.to_markdown(title=localized("chat.export_title_model", self.lang, model=self.model),
+                                              system=self.system)
 
     def save(self, path: str | Path) -> Path:
         """Write the conversation to ``path``: Markdown for ``.md``, JSON (``chat.messages``) for ``.json``.
@@ -686,7 +708,7 @@ class ChatWidget(ipywidgets.VBox):
         if self.stream:
             view = self._new_reply_view()
             return view.consume(client.messages.stream(**request))
-        self.status_view.value = render_chat_status("waiting for the reply…")
+        self.status_view.value = render_chat_status(localized("chat.waiting", self.lang))
         started = time.perf_counter()
         message = client.messages.create(**request)
         self._record(message, time.perf_counter() - started)
@@ -702,7 +724,7 @@ class ChatWidget(ipywidgets.VBox):
             if streaming:
                 work = self._new_reply_view().aconsume(client.messages.stream(**request))
             else:
-                self.status_view.value = render_chat_status("waiting for the reply…")
+                self.status_view.value = render_chat_status(localized("chat.waiting", self.lang))
                 work = client.messages.create(**request)
             started = time.perf_counter()
             self._reply_task = asyncio.ensure_future(work)
@@ -727,7 +749,8 @@ class ChatWidget(ipywidgets.VBox):
         if self.reply_view is None:
             from .stream_view import StreamView
 
-            self.reply_view = StreamView(markdown=self.markdown, tracker=self.tracker, stylesheet=False)
+            self.reply_view = StreamView(markdown=self.markdown, tracker=self.tracker, stylesheet=False,
+                                         lang=self.lang)
             self.live_area.children = (self.reply_view,)
         self.reply_view.markdown = self.markdown
         self._live_this_turn = True
@@ -752,7 +775,7 @@ class ChatWidget(ipywidgets.VBox):
         from .streaming import StreamResult
 
         result = self._live_result() or StreamResult.from_message(message)
-        self._settle(render_chat_status(footer_text(result)))
+        self._settle(render_chat_status(footer_text(result, self.lang)))
         if self.upload is not None:
             self.upload.clear()
         return message
@@ -764,14 +787,12 @@ class ChatWidget(ipywidgets.VBox):
 
         result = self._live_result()
         if result is None or not result.text.strip():
-            self._abandon(None, line="Stopped before any text arrived: nothing was added to the history; your "
-                                     "text is back in the box.")
+            self._abandon(None, line=localized("chat.stopped_before_text", self.lang))
             return None
         # stop_reason None: the server never said why the reply ended (the user ended it)
         message = message_from_result(dataclasses.replace(result, stop_reason=None))
         self._conversation.finish_turn(message, stopped=True)
-        self._settle(render_chat_status(f"Stopped after {len(result.text):,} characters: the partial reply is "
-                                        "kept in the history and goes with the next message."))
+        self._settle(render_chat_status(localized("chat.stopped_after", self.lang, count=len(result.text))))
         if self.upload is not None:
             self.upload.clear()
         return message
@@ -788,7 +809,7 @@ class ChatWidget(ipywidgets.VBox):
         """Roll the pending turn back: the typed text returns to the box, the error (or ``line``) is shown."""
         typed = self._conversation.abandon_turn() if typed is None else typed
         if error is not None:
-            self.error = _one_line_error(error)
+            self.error = _one_line_error(error, self.lang)
         self.status_view.value = render_chat_status(line)
         if typed and not self.text_box.value.strip():
             self.text_box.value = typed
@@ -813,7 +834,7 @@ class ChatWidget(ipywidgets.VBox):
         conversation = self._conversation
         return ipywidgets.HTML(render_chat_turn(turn, markdown=self.markdown,
                                                 stopped=index in conversation.stopped_turns,
-                                                thinking=conversation.thinking_of(index)),
+                                                thinking=conversation.thinking_of(index), lang=self.lang),
                                layout=self._turn_layout, style=self._turn_style)
 
     def _exchange(self, *views: ipywidgets.HTML) -> ipywidgets.VBox:
@@ -837,8 +858,8 @@ class ChatWidget(ipywidgets.VBox):
         self.text_box.scroll_history()
 
     def _show_pending(self, pending: dict[str, Any]) -> None:
-        user_view = ipywidgets.HTML(render_chat_turn(pending, markdown=self.markdown), layout=self._turn_layout,
-                                    style=self._turn_style)
+        user_view = ipywidgets.HTML(render_chat_turn(pending, markdown=self.markdown, lang=self.lang),
+                                    layout=self._turn_layout, style=self._turn_style)
         user_view.add_class("oaw-chat-pending")
         self._pending_exchange = self._exchange(user_view)
         self._show_exchanges()
@@ -872,7 +893,7 @@ class ChatWidget(ipywidgets.VBox):
             return  # a reply is streaming: the text stays in the box until it is done (or stopped)
         text = self.text_box.value
         if not text.strip() and not (self.upload is not None and self.upload.blocks):
-            self.error = "Nothing to send: type a message (or attach an image) first."
+            self.error = localized("chat.nothing_to_send", self.lang)
             return
         self.text_box.value = ""  # it comes back if the turn fails
         loop = _running_loop()
@@ -895,7 +916,29 @@ class ChatWidget(ipywidgets.VBox):
     def _busy_changed(self, change: dict[str, Any]) -> None:
         busy = change["new"]
         self.send_button.disabled = busy
-        self.send_button.description = "Sending…" if busy else "Send"
+        self.send_button.description = localized("chat.sending_button" if busy else "chat.send_button", self.lang)
+
+    def _label(self, lang: str) -> None:
+        """Put the widget's own words in ``lang``: captions, placeholders, the empty history's line."""
+        self.system_box.placeholder = localized("chat.system_placeholder", lang)
+        self.system_section.set_title(0, localized("chat.system_title", lang))
+        self._empty_view.value = render_chat_empty(lang)
+        self.text_box.placeholder = localized("chat.input_placeholder", lang)
+        self.send_button.description = localized("chat.sending_button" if self.busy else "chat.send_button", lang)
+        self.stop_button.description = localized("chat.stop_button", lang)
+        self.stop_button.tooltip = localized("chat.stop_tooltip", lang)
+
+    @traitlets.observe("lang")
+    def _lang_changed(self, change: dict[str, Any]) -> None:
+        lang = change["new"]
+        if not hasattr(self, "_conversation") or self._conversation.lang == lang:
+            return  # in __init__, which labels the widget itself
+        self._label(lang)
+        self._conversation.lang = lang
+        for part in (self.reply_view, self.upload, self.usage_panel):
+            if part is not None:
+                part.lang = lang
+        self._rebuild_history()
 
     @traitlets.observe("error")
     def _error_changed(self, change: dict[str, Any]) -> None:
@@ -918,9 +961,9 @@ class ChatWidget(ipywidgets.VBox):
         return f"ChatWidget(model={self.model!r}, turns={self.turns}, stream={self.stream})"
 
 
-def _one_line_error(error: BaseException) -> str:
+def _one_line_error(error: BaseException, lang: str) -> str:
     if isinstance(error, asyncio.CancelledError):
-        return "Cancelled before the reply was complete: nothing was added; your text is back in the box."
+        return localized("chat.cancelled", lang)
     if isinstance(error, (EmptyReply, ValueError)):
         return one_line(error)
-    return describe_error(error)
+    return describe_error(error, lang=lang)

@@ -5,6 +5,7 @@
 | ``OLLAMA_BASE_URL``   | ``http://localhost:11434``| server root, **without** ``/v1``          |
 | ``OLLAMA_MODEL``      | ``llama3.2``              | text model                                |
 | ``OLLAMA_VISION_MODEL``| ``llava``                | model for image lessons                   |
+| ``OLLAMA_KIT_LANG``   | ``en``                    | the kit's messages: ``en`` or ``zh``      |
 
 The API key is ``"ollama"`` (local servers accept any key), except when the base URL is Anthropic's own API:
 then it is read from ``ANTHROPIC_API_KEY``, so a real key never has to be written in a notebook and is never
@@ -21,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,21 +39,24 @@ LOCAL_API_KEY = "ollama"
 BASE_URL_VARIABLE = "OLLAMA_BASE_URL"
 MODEL_VARIABLE = "OLLAMA_MODEL"
 VISION_MODEL_VARIABLE = "OLLAMA_VISION_MODEL"
+LANGUAGE_VARIABLE = "OLLAMA_KIT_LANG"
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The server and models the lessons use. ``repr`` never shows the API key.
+    """The server and models the lessons use, and the language of the kit's messages. ``repr`` never shows the
+    API key.
 
     Example:
         >>> Settings("http://localhost:11434", "llama3.2", "llava", api_key="ollama")
-        Settings(base_url='http://localhost:11434', model='llama3.2', vision_model='llava')
+        Settings(base_url='http://localhost:11434', model='llama3.2', vision_model='llava', lang='en')
     """
 
     base_url: str
     model: str
     vision_model: str
     api_key: str = field(repr=False)
+    lang: str = "en"
 
     @property
     def is_anthropic(self) -> bool:
@@ -102,7 +107,22 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         model=env.get(MODEL_VARIABLE) or DEFAULT_MODEL,
         vision_model=env.get(VISION_MODEL_VARIABLE) or DEFAULT_VISION_MODEL,
         api_key=api_key_for(base_url, env),
+        lang=_language_setting(env.get(LANGUAGE_VARIABLE)),
     )
+
+
+def _language_setting(value: str | None) -> str:
+    """``OLLAMA_KIT_LANG`` as ``"en"`` or ``"zh"``; unset means English, and so does a language the kit does not
+    speak, after a warning (a setting must not break the connection check it would have to be diagnosed with)."""
+    from .i18n import DEFAULT_LANGUAGE, normalize_language
+
+    if not value or not value.strip():
+        return DEFAULT_LANGUAGE
+    try:
+        return normalize_language(value)
+    except ValueError as error:
+        warnings.warn(f"{LANGUAGE_VARIABLE}={value!r} is ignored: {error}; the kit speaks English", stacklevel=3)
+        return DEFAULT_LANGUAGE
 
 
 def make_client(config: Settings | None = None, **client_options: Any) -> Anthropic:

@@ -4,6 +4,8 @@ Example:
     >>> from ollama_anthropic_widgets import check_connection
     >>> print(check_connection())                     # uses OLLAMA_BASE_URL / OLLAMA_MODEL  # doctest: +SKIP
     OK: Ollama 0.15.2 answers at http://localhost:11434 and model 'llama3.2' replied.
+    >>> print(check_connection(lang="zh"))            # or OLLAMA_KIT_LANG=zh  # doctest: +SKIP
+    正常：Ollama 0.15.2 在 http://localhost:11434 响应，模型 'llama3.2' 已回复。
 
 It asks, in order: is the URL well-formed (no ``/v1``)? does anything answer? which server is it (Ollama's
 ``/api/version``, llama.cpp's ``Server`` header, Anthropic's host)? is Ollama new enough (0.14.0 added the
@@ -24,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .config import api_key_for, is_anthropic_url, settings
+from .i18n import language, localized
 
 FIRST_OLLAMA_WITH_ANTHROPIC_API = (0, 14, 0)
 
@@ -65,6 +68,8 @@ def urllib_http(method: str, url: str, body: Any, headers: dict[str, str], timeo
 class Diagnosis:
     """What :func:`check_connection` found. ``ok`` is True only when a real message round-trip worked.
 
+    ``problem``, ``fix`` and ``str()`` are in ``lang`` (``"en"`` or ``"zh"``).
+
     Example:
         >>> print(Diagnosis(ok=False, base_url="http://localhost:11434", model="qwen3",
         ...                 problem="model 'qwen3' is not pulled on this Ollama", fix="run `ollama pull qwen3`"))
@@ -81,20 +86,27 @@ class Diagnosis:
     problem: str | None = None
     fix: str | None = None
     checks: list[str] = field(default_factory=list)
+    lang: str = "en"
 
     @property
     def server_name(self) -> str:
-        names = {"ollama": "Ollama", "llama.cpp": "llama.cpp's llama-server", "anthropic": "Anthropic's API"}
-        name = names.get(self.server_kind or "", "an unknown server")
+        key = _SERVER_NAME_KEYS.get(self.server_kind or "", "doctor.server_unknown")
+        name = localized(key, self.lang)
         return f"{name} {self.version}" if self.version else name
 
     def __str__(self) -> str:
         if self.ok:
-            return f"OK: {self.server_name} answers at {self.base_url} and model {self.model!r} replied."
-        lines = [f"PROBLEM: {self.problem}", f"FIX:     {self.fix}"]
+            return localized("doctor.ok", self.lang, server=self.server_name, base_url=self.base_url,
+                             model=self.model)
+        lines = [localized("doctor.problem_line", self.lang, problem=self.problem),
+                 localized("doctor.fix_line", self.lang, fix=self.fix)]
         if self.models:
-            lines.append(f"Models on this server: {', '.join(self.models)}")
+            lines.append(localized("doctor.models_line", self.lang, models=", ".join(self.models)))
         return "\n".join(lines)
+
+
+_SERVER_NAME_KEYS = {"ollama": "doctor.server_ollama", "llama.cpp": "doctor.server_llama_cpp",
+                     "anthropic": "doctor.server_anthropic"}
 
 
 def repository_root() -> Path | None:
@@ -110,20 +122,18 @@ def repository_root() -> Path | None:
     return root if (root / "Makefile").is_file() and (root / "scripts" / "engine.py").is_file() else None
 
 
-def start_server_advice(model: str) -> str:
+def start_server_advice(model: str, lang: str | None = None) -> str:
     """What to do when nothing answers at Ollama's address, fitting how the kit was installed.
 
     Example:
-        >>> print(start_server_advice("llama3.2"))          # doctest: +ELLIPSIS
+        >>> print(start_server_advice("llama3.2", lang="en"))          # doctest: +ELLIPSIS
         start Ollama (`ollama serve`, or open the Ollama app)...
     """
-    start = "start Ollama (`ollama serve`, or open the Ollama app)"
+    start = localized("doctor.start_ollama", lang)
     root = repository_root()
     if root is not None:
-        return f"{start}, or run `make lab` in {root}, which starts the embedded engine when Ollama is not running"
-    return (f"{start}; no Ollama yet? install it from https://ollama.com and run `ollama pull {model}`. Without "
-            "Ollama: clone the kit's repository and run `make lab` there, which builds and starts an embedded "
-            "llama.cpp engine, then set OLLAMA_BASE_URL and OLLAMA_MODEL to what it prints")
+        return localized("doctor.start_in_clone", lang, start=start, root=root)
+    return localized("doctor.start_from_wheel", lang, start=start, model=model)
 
 
 def _parse_version(text: str) -> tuple[int, ...] | None:
@@ -148,33 +158,36 @@ def _model_matches(wanted: str, available: list[str]) -> bool:
 
 
 def check_connection(base_url: str | None = None, model: str | None = None, *, timeout: float = 3.0,
-                     send_test_message: bool = True, http: HttpFunction = urllib_http) -> Diagnosis:
-    """Check the server at ``base_url`` (default: :func:`~.settings`) for ``model``; never raises.
+                     send_test_message: bool = True, http: HttpFunction = urllib_http,
+                     lang: str | None = None) -> Diagnosis:
+    """Check the server at ``base_url`` (default: :func:`~.settings`) for ``model``; never raises (except
+    ``ValueError`` for a ``lang`` it does not speak).
 
-    ``send_test_message=False`` skips the final one-token ``POST /v1/messages``.
+    ``send_test_message=False`` skips the final one-token ``POST /v1/messages``. ``lang`` (``"en"`` or ``"zh"``;
+    default: the ``OLLAMA_KIT_LANG`` setting, else English) is the language of the diagnosis and its fix.
 
     Example:
-        >>> check_connection("http://127.0.0.1:9", "llama3.2", timeout=0.5).problem  # doctest: +ELLIPSIS
+        >>> check_connection("http://127.0.0.1:9", "llama3.2", timeout=0.5, lang="en").problem  # doctest: +ELLIPSIS
         'nothing answers at http://127.0.0.1:9...'
+        >>> check_connection("http://127.0.0.1:9", "llama3.2", timeout=0.5, lang="zh").problem  # doctest: +ELLIPSIS
+        'http://127.0.0.1:9 上没有任何服务响应...'
     """
     config = settings()
+    lang = language(lang) if lang is not None else config.lang
     base_url = (base_url or config.base_url).rstrip("/")
     model = model or config.model
-    diagnosis = Diagnosis(ok=False, base_url=base_url, model=model)
+    diagnosis = Diagnosis(ok=False, base_url=base_url, model=model, lang=lang)
 
-    def fail(problem: str, fix: str) -> Diagnosis:
-        diagnosis.problem, diagnosis.fix = problem, fix
+    def fail(key: str, **values: Any) -> Diagnosis:
+        diagnosis.problem = localized(key, lang, **values)
+        diagnosis.fix = localized(f"{key}_fix", lang, **values)
         return diagnosis
 
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return fail(f"{base_url!r} is not an http(s) URL",
-                    "use a URL like http://localhost:11434 (set OLLAMA_BASE_URL)")
+        return fail("doctor.not_http", base_url=base_url)
     if parts.path.rstrip("/").endswith("/v1"):
-        root = base_url[: -len("/v1")]
-        return fail(f"the base URL ends with /v1 ({base_url}); the Anthropic SDK appends /v1/messages itself, "
-                    f"so it would request {base_url}/v1/messages and get 404",
-                    f"use base_url={root!r} (OpenAI's SDK is the one that wants /v1)")
+        return fail("doctor.ends_with_v1", base_url=base_url, root=base_url[: -len("/v1")])
 
     def get(path: str) -> HttpReply:
         return http("GET", base_url + path, None, {}, timeout)
@@ -182,14 +195,13 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
     try:
         root_reply = get("/")
     except TimeoutError:
-        return fail(f"{base_url} did not answer within {timeout:g} s",
-                    "check that the host and port are right and that the server is not overloaded")
+        return fail("doctor.timeout", base_url=base_url, timeout=timeout)
     except OSError as error:
-        local_ollama = parts.port == 11434 and parts.hostname in ("localhost", "127.0.0.1", "::1")
-        fix = (start_server_advice(model) if local_ollama else
-               "check the host and port in OLLAMA_BASE_URL and that the server is running")
         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        return fail(f"nothing answers at {base_url} ({reason})", fix)
+        fail("doctor.nothing_answers", base_url=base_url, reason=reason)
+        if parts.port == 11434 and parts.hostname in ("localhost", "127.0.0.1", "::1"):  # Ollama's own address
+            diagnosis.fix = start_server_advice(model, lang)
+        return diagnosis
     diagnosis.checks.append(f"GET / -> {root_reply.status}")
 
     if is_anthropic_url(base_url):
@@ -203,19 +215,16 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
             diagnosis.server_kind = "llama.cpp"
         else:
             diagnosis.server_kind = "unknown"
-        diagnosis.checks.append(f"server looks like {diagnosis.server_name}")
+        diagnosis.checks.append(localized("doctor.server_looks_like", lang, server=diagnosis.server_name))
 
     if diagnosis.server_kind == "ollama":
         parsed = _parse_version(diagnosis.version or "")
         if parsed is not None and parsed < FIRST_OLLAMA_WITH_ANTHROPIC_API:
-            return fail(f"Ollama {diagnosis.version} is older than 0.14.0, the first release with the "
-                        "Anthropic-compatible API (POST /v1/messages)",
-                        "upgrade Ollama (download the current release or `brew upgrade ollama`), then retry")
+            return fail("doctor.ollama_too_old", version=diagnosis.version)
         tags = get("/api/tags").json() or {}
         diagnosis.models = [entry.get("name", "") for entry in tags.get("models", []) if isinstance(entry, dict)]
         if not _model_matches(model, diagnosis.models):
-            return fail(f"model {model!r} is not pulled on this Ollama",
-                        f"run `ollama pull {model}` (or set OLLAMA_MODEL to one of the models listed below)")
+            return fail("doctor.model_not_pulled", model=model)
     elif diagnosis.server_kind == "llama.cpp":
         listing = get("/v1/models").json() or {}
         diagnosis.models = [entry.get("id") or entry.get("name", "") for entry in listing.get("data", [])
@@ -229,21 +238,16 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
     try:
         reply = http("POST", base_url + "/v1/messages", request, headers, max(timeout, 30.0))
     except OSError as error:
-        return fail(f"POST {base_url}/v1/messages failed ({error})", "retry; if it persists, restart the server")
+        return fail("doctor.post_failed", base_url=base_url, error=error)
     diagnosis.checks.append(f"POST /v1/messages -> {reply.status}")
     message = _error_message(reply)
     if reply.status == 200:
         diagnosis.ok = True
         return diagnosis
     if reply.status == 404 and "model" in message.lower():
-        return fail(f"the server does not know model {model!r} ({message})",
-                    f"pull it (`ollama pull {model}`) or set OLLAMA_MODEL to a model the server has")
+        return fail("doctor.unknown_model", model=model, message=message)
     if reply.status == 404:
-        return fail(f"{base_url} has no Anthropic-compatible endpoint: POST /v1/messages -> 404 ({message})",
-                    "point OLLAMA_BASE_URL at Ollama ≥ 0.14.0, llama-server, or another server that "
-                    "implements Anthropic's Messages API")
+        return fail("doctor.no_messages_endpoint", base_url=base_url, message=message)
     if reply.status in (401, 403):
-        return fail(f"the server refused the API key ({reply.status}: {message})",
-                    "for Anthropic's API set ANTHROPIC_API_KEY; local servers accept any key")
-    return fail(f"POST /v1/messages -> {reply.status}: {message}",
-                "read the server's message above; the server's log usually says more")
+        return fail("doctor.key_refused", status=reply.status, message=message)
+    return fail("doctor.other_status", status=reply.status, message=message)

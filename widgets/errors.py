@@ -8,7 +8,9 @@ Every widget and report in the kit shows a failure the same way, from here:
 - :func:`describe_error`: the summary plus what to try, for a learner looking at a failed call;
 - :func:`one_line`: any text on one line (whitespace runs collapsed), cut to a length.
 
-``anthropic`` is imported only when an error is described, so importing this module stays cheap.
+``anthropic`` is imported only when an error is described, so importing this module stays cheap. ``lang`` (``"en"``
+or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of the kit's words; what the server said is
+quoted as it came.
 
 Example:
     >>> describe_error(ValueError("bad\\n value"))
@@ -19,14 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .i18n import language, localized
+
 ONE_LINE_LIMIT = 300
 
-_STATUS_HINTS = {
-    400: "the server rejected the request: check its fields (max_tokens, content blocks).",
-    404: "check the model name (`ollama list`) and that the base URL has no /v1.",
-    500: "the server failed: the model may not support this input (e.g. images on a text-only model).",
-}
-_CONNECTION_HINT = "Is the server running (`ollama serve`)? Is OLLAMA_BASE_URL right (no /v1)?"
+_STATUS_HINTS = {400: "errors.hint_400", 404: "errors.hint_404", 500: "errors.hint_500"}
 
 
 def one_line(text: Any, limit: int = ONE_LINE_LIMIT) -> str:
@@ -73,7 +72,7 @@ def server_message(error: Any) -> str:
     return text or str(getattr(error, "message", "") or error)
 
 
-def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT) -> str:
+def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: str | None = None) -> str:
     """One line saying who failed and why, without advice.
 
     Example:
@@ -88,18 +87,22 @@ def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT) -> str:
         return one_line(f"HTTP {error.status_code}: {server_message(error)}", limit)
     if isinstance(error, anthropic.APIConnectionError):
         request = getattr(error, "_request", None) or getattr(error, "request", None)
-        where = f" at {request.url.scheme}://{request.url.netloc.decode()}" if request is not None else ""
+        lang = language(lang)
         cause = error.__cause__ or error.__context__
-        why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
-        what = "the request timed out" if isinstance(error, anthropic.APITimeoutError) else \
-            "cannot reach the model server"
-        return one_line(f"{what}{where}{why}", limit)
+        why = localized("errors.cause", lang, cause=f"{type(cause).__name__}: {cause}") if cause is not None else ""
+        timed_out = isinstance(error, anthropic.APITimeoutError)
+        if request is None:
+            return one_line(localized("errors.timed_out" if timed_out else "errors.unreachable", lang, cause=why),
+                            limit)
+        url = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        return one_line(localized("errors.timed_out_at" if timed_out else "errors.unreachable_at", lang, url=url,
+                                  cause=why), limit)
     if isinstance(error, StreamInterrupted):  # its message already says what happened and what to do
         return one_line(str(error), limit)
     return one_line(f"{type(error).__name__}: {error}", limit)
 
 
-def describe_error(error: BaseException, limit: int = ONE_LINE_LIMIT) -> str:
+def describe_error(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: str | None = None) -> str:
     """One line: what went wrong talking to the model server (:func:`error_summary`) and what to try.
 
     Example:
@@ -108,10 +111,12 @@ def describe_error(error: BaseException, limit: int = ONE_LINE_LIMIT) -> str:
     """
     import anthropic
 
+    lang = language(lang)
     if isinstance(error, anthropic.APIStatusError):
-        hint = _STATUS_HINTS.get(error.status_code, "see the server's log.")
-        return one_line(f"HTTP {error.status_code} from the server: {server_message(error)} — {hint}", limit)
-    summary = error_summary(error, limit)
+        hint = localized(_STATUS_HINTS.get(error.status_code, "errors.hint_other"), lang)
+        return one_line(localized("errors.http_status", lang, status=error.status_code,
+                                  message=server_message(error), hint=hint), limit)
+    summary = error_summary(error, limit, lang=lang)
     if isinstance(error, anthropic.APIConnectionError):
-        return one_line(f"{summary}. {_CONNECTION_HINT}", limit)
+        return one_line(localized("errors.connection_hint", lang, summary=summary), limit)
     return summary

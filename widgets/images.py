@@ -4,7 +4,8 @@ The type is read from the file's first bytes (its "magic bytes"), never from its
 ``photo.png`` is rejected, a JPEG saved as ``photo.png`` is accepted as ``image/jpeg``. Every image is fully
 decoded once, so a truncated download fails here with a clear message instead of as a server error later.
 Images whose long side exceeds ``max_side`` (1568 px, the size above which Anthropic's API downsizes
-anyway) are shrunk with the aspect ratio kept; the result must fit in ``max_bytes`` (5 MB).
+anyway) are shrunk with the aspect ratio kept; the result must fit in ``max_bytes`` (5 MB). ``lang`` (``"en"`` or
+``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of the rejections and the upload's captions.
 
 Example:
     >>> from ollama_anthropic_widgets import image_block, user_message
@@ -26,13 +27,13 @@ import ipywidgets
 import traitlets
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .i18n import LANGUAGES, language, localized
 from .render import render_upload_status
 from .stylesheet import Stylesheet
 
 DEFAULT_MAX_SIDE = 1568
 DEFAULT_MAX_BYTES = 5_000_000
 JPEG_QUALITY = 85
-ACCEPTED = "PNG, JPEG, GIF or WebP"
 
 _SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -83,43 +84,47 @@ def detect_media_type(data: bytes) -> str | None:
     return None
 
 
-def _describe_unsupported(data: bytes) -> tuple[str, str]:
+def _describe_unsupported(data: bytes, lang: str) -> tuple[str, str]:
     """(what the bytes look like, what to do) for data that is not one of the four accepted types."""
     head = bytes(data[:512])
-    convert = "convert it to PNG or JPEG first"
+
+    def refused(kind_key: str, fix_key: str = "images.convert") -> tuple[str, str]:
+        return (localized("images.not_accepted", lang, kind=localized(kind_key, lang)), localized(fix_key, lang))
+
     if head.startswith(b"BM"):
-        return "is a BMP image, which the Messages API does not accept", convert
+        return refused("images.kind_bmp")
     if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "is a TIFF image, which the Messages API does not accept", convert
+        return refused("images.kind_tiff")
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head[4:8] == b"ftyp":
         brand = head[8:12]
         if brand in _HEIF_BRANDS:
-            return "is a HEIC/HEIF photo, which the Messages API does not accept", convert
+            return refused("images.kind_heif")
         if brand in _AVIF_BRANDS:
-            return "is an AVIF image, which the Messages API does not accept", convert
-        return "is not an image (its first bytes look like an MP4/QuickTime video)", f"upload a {ACCEPTED}"
-    if head.startswith(b"\x00\x00\x01\x00"):
-        return "is an ICO icon, which the Messages API does not accept", convert
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if stripped.startswith(b"<svg") or (stripped.startswith(b"<?xml") and b"<svg" in stripped):
-        return "is an SVG (vector) image, which the Messages API does not accept", "export it as PNG first"
-    upload = f"upload a {ACCEPTED}"
-    if head.startswith(b"%PDF"):
-        kind = "a PDF document"
+            return refused("images.kind_avif")
+        kind_key = "images.looks_video"
+    elif head.startswith(b"\x00\x00\x01\x00"):
+        return refused("images.kind_ico")
+    elif stripped.startswith(b"<svg") or (stripped.startswith(b"<?xml") and b"<svg" in stripped):
+        return refused("images.kind_svg", "images.export_png")
+    elif head.startswith(b"%PDF"):
+        kind_key = "images.looks_pdf"
     elif head.startswith(b"PK\x03\x04"):
-        kind = "a ZIP archive (or a .docx/.xlsx/.pptx file)"
+        kind_key = "images.looks_zip"
     elif head.startswith(b"\x1f\x8b"):
-        kind = "gzip-compressed data"
+        kind_key = "images.looks_gzip"
     elif stripped.startswith((b"<!doctype html", b"<html")):
-        kind = "an HTML page, perhaps from a failed download"
+        kind_key = "images.looks_html_page"
     elif stripped.startswith(b"<"):
-        kind = "XML or HTML text"
+        kind_key = "images.looks_markup"
     elif _is_text(head):
-        kind = "plain text"
+        kind_key = "images.looks_text"
     else:
         shown = " ".join(f"{byte:02x}" for byte in head[:4])
-        return f"is not an image (its first bytes, {shown}, match no image format)", upload
-    return f"is not an image (its first bytes look like {kind})", upload
+        return (localized("images.matches_nothing", lang, head=shown),
+                localized("images.upload_accepted", lang))
+    return (localized("images.looks_like", lang, kind=localized(kind_key, lang)),
+            localized("images.upload_accepted", lang))
 
 
 def _is_text(head: bytes) -> bool:
@@ -132,10 +137,10 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def _size(size: int) -> str:
+def _size(size: int, lang: str) -> str:
     if size >= 1_000_000:
         return f"{size / 1_000_000:.1f} MB"
-    return f"{size / 1000:.0f} KB" if size >= 1000 else f"{size} bytes"
+    return f"{size / 1000:.0f} KB" if size >= 1000 else localized("images.size_bytes", lang, count=size)
 
 
 def _check_limits(max_side: int, max_bytes: int) -> None:
@@ -143,7 +148,8 @@ def _check_limits(max_side: int, max_bytes: int) -> None:
         raise ValueError(f"max_side and max_bytes must be positive, got max_side={max_side}, max_bytes={max_bytes}")
 
 
-def _decode_fully(data: bytes, media_type: str, name: str, max_side: int) -> tuple[Image.Image, tuple[int, int]]:
+def _decode_fully(data: bytes, media_type: str, name: str, max_side: int,
+                  lang: str) -> tuple[Image.Image, tuple[int, int]]:
     """Decode every frame, so a truncated or damaged file fails here; returns (first frame, size in the file)."""
     kind = _PILLOW_FORMATS[media_type]
     try:
@@ -165,15 +171,16 @@ def _decode_fully(data: bytes, media_type: str, name: str, max_side: int) -> tup
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         limit = Image.MAX_IMAGE_PIXELS or 0  # None (no limit) raises neither, so never gets here
-        raise ImageRejected(name, f"{name} has too many pixels to decode safely: use an image under "
-                                  f"{limit // 1_000_000} megapixels") from None
+        raise ImageRejected(name, localized("images.too_many_pixels", lang, name=name,
+                                            limit=limit // 1_000_000)) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
         if isinstance(error, UnidentifiedImageError):
-            detail = "its header is incomplete"  # Pillow's own text names a BytesIO object, of no use here
+            # Pillow's own text names a BytesIO object, of no use here
+            detail = localized("images.header_incomplete", lang)
         else:
             detail = str(error).strip() or type(error).__name__
-        raise ImageRejected(name, f"{name} is a damaged or incomplete {_DISPLAY[media_type]} file ({detail}): "
-                                  "upload it again, or open and re-save it in an image editor") from error
+        raise ImageRejected(name, localized("images.damaged", lang, name=name, format=_DISPLAY[media_type],
+                                            detail=detail)) from error
     return image, stored_size
 
 
@@ -202,7 +209,7 @@ def _encode(image: Image.Image, pillow_format: str) -> bytes:
 
 
 def prepare_image(data: bytes, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES, *,
-                  name: str | None = None) -> tuple[bytes, str, tuple[int, int]]:
+                  name: str | None = None, lang: str | None = None) -> tuple[bytes, str, tuple[int, int]]:
     """Check and shrink one image: returns ``(bytes, media_type, (width, height))`` ready to send.
 
     * The type comes from the magic bytes (PNG, JPEG, GIF, WebP); anything else raises :class:`ImageRejected`.
@@ -214,7 +221,7 @@ def prepare_image(data: bytes, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int 
     * An image that needs no change is returned byte for byte (animations included).
     * The result must be at most ``max_bytes``, else :class:`ImageRejected`.
 
-    ``name`` is only used in messages (default "This file").
+    ``name`` is only used in messages (default "This file"), which are in ``lang``.
 
     Example:
         >>> data, media_type, size = prepare_image(open("photo.jpg", "rb").read())  # doctest: +SKIP
@@ -222,16 +229,17 @@ def prepare_image(data: bytes, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int 
         ('image/jpeg', (1568, 1176))
     """
     _check_limits(max_side, max_bytes)
-    name = name or "This file"
+    lang = language(lang)
+    name = name or localized("images.this_file", lang)
     data = bytes(data)
     if not data:
-        raise ImageRejected(name, f"{name} is empty (0 bytes): choose the file again, or check it was saved")
+        raise ImageRejected(name, localized("images.empty", lang, name=name))
     media_type = detect_media_type(data)
     if media_type is None:
-        problem, fix = _describe_unsupported(data)
-        raise ImageRejected(name, f"{name} {problem}: {fix}")
+        problem, fix = _describe_unsupported(data, lang)
+        raise ImageRejected(name, localized("images.rejected", lang, name=name, problem=problem, fix=fix))
 
-    image, stored_size = _decode_fully(data, media_type, name, max_side)
+    image, stored_size = _decode_fully(data, media_type, name, max_side, lang)
     oriented = media_type == "image/jpeg" and _orientation(image) != 1
     if not oriented and max(stored_size) <= max_side and len(data) <= max_bytes:
         return data, media_type, stored_size  # nothing to change: send the original bytes
@@ -253,9 +261,9 @@ def prepare_image(data: bytes, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int 
             encoded, out_type = as_jpeg, "image/jpeg"
     if len(encoded) > max_bytes:
         width, height = image.size
-        raise ImageRejected(name, f"{name} is {_size(len(encoded))} after processing ({width}×{height} "
-                                  f"{_DISPLAY[out_type]}), over the {_size(max_bytes)} limit: "
-                                  "crop it, or use a smaller or more compressed image")
+        raise ImageRejected(name, localized("images.too_large", lang, name=name, size=_size(len(encoded), lang),
+                                            width=width, height=height, format=_DISPLAY[out_type],
+                                            limit=_size(max_bytes, lang)))
     return encoded, out_type, image.size
 
 
@@ -265,7 +273,7 @@ def _block(data: bytes, media_type: str) -> dict[str, Any]:
 
 
 def image_block(source: Any, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
-                name: str | None = None) -> dict[str, Any]:
+                name: str | None = None, lang: str | None = None) -> dict[str, Any]:
     """An Anthropic base64 image block from a file path, bytes, or a PIL image (see :func:`prepare_image`).
 
     An existing image block (a dict with ``"type": "image"``) is returned unchanged. URLs are refused:
@@ -276,10 +284,11 @@ def image_block(source: Any, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int
         >>> block["source"]["media_type"]                   # doctest: +SKIP
         'image/jpeg'
     """
+    lang = language(lang)
     if isinstance(source, dict):
         if source.get("type") != "image":
-            raise ImageRejected(name or "the block", f"{name or 'the block'} is a {source.get('type')!r} block, "
-                                "not an image block: pass a file path, bytes, or an image block")
+            name = name or localized("images.the_block", lang)
+            raise ImageRejected(name, localized("images.not_image_block", lang, name=name, kind=source.get("type")))
         return source
     if isinstance(source, Image.Image):
         buffer = io.BytesIO()
@@ -291,23 +300,21 @@ def image_block(source: Any, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int
     elif isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if isinstance(text, str) and text.lower().startswith(("http://", "https://")):
-            raise ImageRejected(text, f"{text} is a URL: Ollama only accepts base64 images, so download the file "
-                                      "and pass its path (or bytes) instead")
+            raise ImageRejected(text, localized("images.url", lang, name=text))
         path = Path(text)
         name = name or path.name
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise FileNotFoundError(f"no file at {path.absolute()} (a relative path starts in the working directory, "
-                                    f"{Path.cwd()}): check the path; sample_image() gives a picture to try") from None
+            raise FileNotFoundError(localized("images.no_file", lang, path=path.absolute(), cwd=Path.cwd())) from None
     else:
         raise TypeError(f"image_block() takes a file path, bytes or a PIL image, not {type(source).__name__}")
-    encoded, media_type, _ = prepare_image(data, max_side, max_bytes, name=name)
+    encoded, media_type, _ = prepare_image(data, max_side, max_bytes, name=name, lang=lang)
     return _block(encoded, media_type)
 
 
 def user_message(text: str, images: Iterable[Any] = (), *, max_side: int = DEFAULT_MAX_SIDE,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
+                 max_bytes: int = DEFAULT_MAX_BYTES, lang: str | None = None) -> dict[str, Any]:
     """A user message with a text block followed by image blocks (blocks, paths, bytes or PIL images).
 
     An empty ``text`` adds no text block (the API refuses empty text blocks).
@@ -319,7 +326,7 @@ def user_message(text: str, images: Iterable[Any] = (), *, max_side: int = DEFAU
     content: list[dict[str, Any]] = []
     if text:
         content.append({"type": "text", "text": str(text)})
-    content.extend(image_block(image, max_side=max_side, max_bytes=max_bytes) for image in images)
+    content.extend(image_block(image, max_side=max_side, max_bytes=max_bytes, lang=lang) for image in images)
     if not content:
         raise ValueError("user_message() needs some text or at least one image")
     return {"role": "user", "content": content}
@@ -354,9 +361,13 @@ class ImageUpload(ipywidgets.VBox):
     Files are checked and shrunk by :func:`prepare_image` (``max_side``, ``max_bytes`` apply to later uploads).
     A rejected file shows its reason in ``error`` (and on screen); images accepted earlier stay.
     ``stylesheet=False`` leaves out the kit's stylesheet, for an upload inside a kit widget that carries it.
+    ``lang`` (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of its captions and
+    messages.
 
     Example:
         >>> upload = ImageUpload()
+        >>> ImageUpload(lang="zh").clear_button.description
+        '清除'
         >>> upload                                          # doctest: +SKIP
         >>> message = user_message("Describe these", upload.blocks)  # doctest: +SKIP
     """
@@ -364,12 +375,17 @@ class ImageUpload(ipywidgets.VBox):
     max_side = traitlets.Int(DEFAULT_MAX_SIDE, help="long side, in pixels, above which images are shrunk")
     max_bytes = traitlets.Int(DEFAULT_MAX_BYTES, help="largest accepted size after processing, in bytes")
     error = traitlets.Unicode("", help="why the last upload's rejected files were rejected ('' if none)")
+    lang = traitlets.Enum(LANGUAGES, default_value="en", help="language of the captions and messages")
 
     def __init__(self, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
-                 description: str = "Add images", stylesheet: bool = True, **kwargs: Any):
+                 description: str | None = None, stylesheet: bool = True, lang: str | None = None, **kwargs: Any):
         _check_limits(max_side, max_bytes)
-        self.picker = ipywidgets.FileUpload(accept="image/*", multiple=True, description=description)
-        self.clear_button = ipywidgets.Button(description="Clear", icon="trash", tooltip="remove all images",
+        lang = language(lang)
+        self._description = description  # None: the caption of the moment's language
+        self.picker = ipywidgets.FileUpload(accept="image/*", multiple=True,
+                                            description=description or localized("images.add_button", lang))
+        self.clear_button = ipywidgets.Button(description=localized("images.clear_button", lang), icon="trash",
+                                              tooltip=localized("images.clear_tooltip", lang),
                                               layout=ipywidgets.Layout(width="auto"))
         self.status = ipywidgets.HTML()
         self.previews = ipywidgets.HBox(layout=ipywidgets.Layout(flex_flow="row wrap"))
@@ -377,7 +393,7 @@ class ImageUpload(ipywidgets.VBox):
         children = [ipywidgets.HBox([self.picker, self.clear_button]), self.status, self.previews]
         if stylesheet:  # False inside a kit widget that already carries it (ChatWidget)
             children.insert(0, Stylesheet())
-        super().__init__(children=children, max_side=max_side, max_bytes=max_bytes, **kwargs)
+        super().__init__(children=children, max_side=max_side, max_bytes=max_bytes, lang=lang, **kwargs)
         self.picker.observe(self._on_files, "value")
         self.clear_button.on_click(lambda _button: self.clear())
 
@@ -397,7 +413,8 @@ class ImageUpload(ipywidgets.VBox):
         files = change["new"]
         if not files:
             return
-        accepted, rejected = self._add_files([(str(file.get("name") or "This file"), file.get("content") or b"")
+        unnamed = localized("images.this_file", self.lang)
+        accepted, rejected = self._add_files([(str(file.get("name") or unnamed), file.get("content") or b"")
                                               for file in files])
         self._show(accepted, rejected)
         self.picker.value = ()  # so the button counter resets and the same file can be chosen again
@@ -407,7 +424,7 @@ class ImageUpload(ipywidgets.VBox):
         for name, content in files:
             try:
                 data, media_type, (width, height) = prepare_image(bytes(content), self.max_side, self.max_bytes,
-                                                                  name=name)
+                                                                  name=name, lang=self.lang)
             except ImageRejected as error:
                 rejected.append(str(error))
                 continue
@@ -417,9 +434,17 @@ class ImageUpload(ipywidgets.VBox):
                 max_width="160px", max_height="160px", object_fit="contain"))
             caption = ipywidgets.Label(name, layout=ipywidgets.Layout(max_width="160px"))
             self.previews.children = (*self.previews.children, ipywidgets.VBox([preview, caption]))
-            accepted.append(f"{name}: {width}×{height} {_DISPLAY[media_type]}, {_size(len(data))}")
+            accepted.append(localized("images.accepted_line", self.lang, name=name, width=width, height=height,
+                                      format=_DISPLAY[media_type], size=_size(len(data), self.lang)))
         return accepted, rejected
 
     def _show(self, accepted: list[str], rejected: list[str]) -> None:
         self.error = "\n".join(rejected)
-        self.status.value = render_upload_status(accepted, rejected, len(self._blocks))
+        self.status.value = render_upload_status(accepted, rejected, len(self._blocks), self.lang)
+
+    @traitlets.observe("lang")
+    def _lang_changed(self, change: dict[str, Any]) -> None:
+        lang = change["new"]
+        self.picker.description = self._description or localized("images.add_button", lang)
+        self.clear_button.description = localized("images.clear_button", lang)
+        self.clear_button.tooltip = localized("images.clear_tooltip", lang)

@@ -48,6 +48,7 @@ from traitlets import CaselessStrEnum, Int
 
 from .chat import Conversation, EmptyReply
 from .config import make_client, settings
+from .i18n import language, localized
 from .messages import blocks_of_type
 from .streaming import describe_error
 from .usage import UsageTracker
@@ -118,8 +119,12 @@ class AskFailed(Exception):
         "HTTP 404 from the server: model 'x' not found"
     """
 
+    def __init__(self, message: str, lang: str = "en"):
+        super().__init__(message)
+        self.lang = lang  # of the line IPython shows
+
     def _render_traceback_(self) -> list[str]:
-        return [f"%%ask failed: {self}"]
+        return [localized("ask.failed", self.lang, error=self)]
 
 
 class AskStopped(KeyboardInterrupt):
@@ -133,8 +138,12 @@ class AskStopped(KeyboardInterrupt):
         True
     """
 
+    def __init__(self, message: str, lang: str = "en"):
+        super().__init__(message)
+        self.lang = lang  # of the line IPython shows
+
     def _render_traceback_(self) -> list[str]:
-        return [f"%%ask stopped: {self}"]
+        return [localized("ask.stopped", self.lang, error=self)]
 
 
 class AskSession:
@@ -143,7 +152,9 @@ class AskSession:
     Plain Python (no IPython needed): ``ask(prompt, view)`` sends the whole conversation plus ``prompt``, shows the
     reply in ``view`` (a StreamView or TerminalView, anything with ``consume(stream)``), and adds the turn, or,
     when anything fails, leaves the conversation unchanged and re-raises. ``client=None`` builds the client from
-    :func:`~.config.settings` (again when the settings change); give one to use your own.
+    :func:`~.config.settings` (again when the settings change); give one to use your own. ``lang`` (``"en"`` or
+    ``"zh"``) is the language of what ``%%ask`` says; ``None`` (the default) follows the ``OLLAMA_KIT_LANG`` setting
+    at each use, so setting it in a notebook after ``%load_ext`` takes effect.
 
     Example:
         >>> session = AskSession()
@@ -154,13 +165,19 @@ class AskSession:
         0
     """
 
-    def __init__(self, client: Any = None, *, tracker: UsageTracker | None = None):
+    def __init__(self, client: Any = None, *, tracker: UsageTracker | None = None, lang: str | None = None):
+        self.lang = None if lang is None else language(lang)
         self.client = client
         self.tracker = tracker if tracker is not None else UsageTracker()
         self.conversation = Conversation()
         self.options = AskOptions()
         self.last_message: Any = None
         self._made_client: tuple[tuple[str, str], Any] | None = None
+
+    @property
+    def current_lang(self) -> str:
+        """The language ``%%ask`` speaks now: ``lang``, else the ``OLLAMA_KIT_LANG`` setting."""
+        return language(self.lang)
 
     @property
     def exchanges(self) -> int:
@@ -227,12 +244,17 @@ class AskSession:
             '%%ask: new conversation · model ... · max_tokens 4096 · thinking: server default · no system prompt'
         """
         request = self.request_options()
-        count = self.exchanges
-        where = f"{count} exchange{'s' if count != 1 else ''} so far" if count else "new conversation"
-        thinking = {"on": "on", "off": "off"}.get(self.options.thinking, "server default")
-        system = f"system: {request['system']!r}" if "system" in request else "no system prompt"
-        return (f"%%ask: {where} · model {request['model']} · max_tokens {request['max_tokens']} · "
-                f"thinking: {thinking} · {system}")
+        lang, count = self.current_lang, self.exchanges
+        if count:
+            where = localized("ask.exchanges_one" if count == 1 else "ask.exchanges_many", lang, count=count)
+        else:
+            where = localized("ask.new_conversation", lang)
+        thinking = localized({"on": "ask.thinking_on", "off": "ask.thinking_off"}.get(self.options.thinking,
+                                                                                      "ask.thinking_default"), lang)
+        system = (localized("ask.system", lang, system=request["system"]) if "system" in request else
+                  localized("ask.no_system", lang))
+        return localized("ask.describe", lang, where=where, model=request["model"], max_tokens=request["max_tokens"],
+                         thinking=thinking, system=system)
 
     def ask(self, prompt: str, view: Any) -> Any:
         """Send ``prompt`` as the next user turn, show the reply in ``view``, return the ``Message``.
@@ -248,6 +270,7 @@ class AskSession:
         config = settings()
         client = self._client_for(config)
         request = self.request_options(config=config)
+        self.conversation.lang = self.current_lang
         self.conversation.start_turn(prompt)
         try:
             message = view.consume(client.messages.stream(**self.conversation.request(**request)))
@@ -267,7 +290,7 @@ class AskSession:
         return self._made_client[1]
 
 
-def usage_text(summary: dict[str, Any]) -> str:
+def usage_text(summary: dict[str, Any], lang: str | None = None) -> str:
     """A usage summary (``UsageTracker.summary()``) as a few lines of plain text, for a terminal.
 
     Example:
@@ -277,21 +300,23 @@ def usage_text(summary: dict[str, Any]) -> str:
         2 calls · 40 in / 90 out tokens (130 in all)
         mean TTFT 0.12 s · mean 95.2 tok/s · stop reasons: end_turn 2
     """
+    lang = language(lang)
     calls = summary["calls"]
     if not calls:
-        return "no %%ask replies recorded yet"
+        return localized("ask.no_usage", lang)
     unknown = summary.get("calls_without_input_count")
-    unknown_note = f" (+ unknown for {unknown} calls)" if unknown else ""
-    lines = [f"{calls} call{'s' if calls != 1 else ''} · {summary['input_tokens']:,} in{unknown_note} / "
-             f"{summary['output_tokens']:,} out tokens ({summary['total_tokens']:,} in all)"]
+    unknown_note = localized("usage.unknown_input", lang, count=unknown) if unknown else ""
+    lines = [localized("ask.usage_calls_one" if calls == 1 else "ask.usage_calls_many", lang, count=calls,
+                       input=f"{summary['input_tokens']:,}", unknown=unknown_note,
+                       output=f"{summary['output_tokens']:,}", total=f"{summary['total_tokens']:,}")]
     details = []
     if summary.get("mean_ttft_s") is not None:
-        details.append(f"mean TTFT {summary['mean_ttft_s']:.2f} s")
+        details.append(localized("ask.usage_mean_ttft", lang, seconds=summary["mean_ttft_s"]))
     if summary.get("mean_output_tokens_per_s") is not None:
-        details.append(f"mean {summary['mean_output_tokens_per_s']:.1f} tok/s")
+        details.append(localized("ask.usage_mean_rate", lang, rate=summary["mean_output_tokens_per_s"]))
     reasons = ", ".join(f"{reason} {count}" for reason, count in summary.get("stop_reasons", {}).items())
     if reasons:
-        details.append(f"stop reasons: {reasons}")
+        details.append(localized("ask.usage_stop_reasons", lang, reasons=reasons))
     if details:
         lines.append(" · ".join(details))
     return "\n".join(lines)
@@ -352,9 +377,10 @@ class AskMagics(Magics):
         conversation stands. %ask_usage shows the tokens used.
         """
         args = _parse(self.ask, line, "%%ask")
-        if cell is None and args.text:
-            raise UsageError("%ask: --text goes with a question: put it on a %%ask cell's first line")
         session = self.session
+        lang = session.current_lang
+        if cell is None and args.text:
+            raise UsageError(localized("ask.text_needs_cell", lang))
         try:
             session.configure(model=args.model, system=args.system, max_tokens=args.max_tokens,
                               thinking=args.thinking, new=args.new)
@@ -364,14 +390,17 @@ class AskMagics(Magics):
             print(session.describe())
             return
         if not cell.strip():
-            raise UsageError("%%ask: the cell is empty — write the question below the %%ask line")
-        view = self._view(text=args.text)
+            raise UsageError(localized("ask.empty_cell", lang))
+        view = self._view(text=args.text, lang=lang)
         try:
             session.ask(cell.strip("\n"), view)
         except KeyboardInterrupt as error:
-            raise AskStopped(f"the partial reply is not kept; {_unchanged(session)}") from error
+            raise AskStopped(localized("ask.stopped_detail", lang, unchanged=_unchanged(session, lang)),
+                             lang) from error
         except Exception as error:
-            raise AskFailed(f"{describe_error(error)}{_thinking_hint(error)} ({_unchanged(session)})") from error
+            raise AskFailed(localized("ask.failed_detail", lang, error=describe_error(error, lang=lang),
+                                      hint=_thinking_hint(error, lang), unchanged=_unchanged(session, lang)),
+                            lang) from error
 
     @magic_arguments()
     @argument("--text", action="store_true", help="a plain-text summary, even where widgets work")
@@ -379,45 +408,45 @@ class AskMagics(Magics):
     def ask_usage(self, line: str) -> None:
         """Token usage of every %%ask reply in this kernel: the live panel (chart + table), or text in a terminal."""
         args = _parse(self.ask_usage, line, "%ask_usage")
-        tracker = self.session.tracker
+        tracker, lang = self.session.tracker, self.session.current_lang
         if self._uses_widgets(args.text):
             from IPython.display import display
 
-            display(tracker.widget())
+            display(tracker.widget(lang=lang))
         else:
-            print(usage_text(tracker.summary()))
+            print(usage_text(tracker.summary(), lang))
 
     def _uses_widgets(self, text: bool) -> bool:
         if text or self.output == "text":
             return False
         return self.output == "widget" or has_widget_frontend(self.shell)
 
-    def _view(self, *, text: bool) -> Any:
+    def _view(self, *, text: bool, lang: str) -> Any:
         tracker = self.session.tracker
         if self._uses_widgets(text):
             from IPython.display import display
 
             from .stream_view import StreamView
 
-            view = StreamView(tracker=tracker)
+            view = StreamView(tracker=tracker, lang=lang)
             display(view)
         else:
             from .terminal_view import TerminalView
 
-            view = TerminalView(tracker=tracker, thinking_chars=self.thinking_chars)
+            view = TerminalView(tracker=tracker, thinking_chars=self.thinking_chars, lang=lang)
         self.last_view = view
         return view
 
 
-def _thinking_hint(error: Exception) -> str:
+def _thinking_hint(error: Exception, lang: str) -> str:
     """A reply that was all thinking (Ollama lets thinking models think unless told not to): name the switch."""
     reply = getattr(error, "message", None) if isinstance(error, EmptyReply) else None
-    return " Or ask with --thinking off." if reply is not None and blocks_of_type(reply, "thinking") else ""
+    return localized("ask.thinking_hint", lang) if reply is not None and blocks_of_type(reply, "thinking") else ""
 
 
-def _unchanged(session: AskSession) -> str:
+def _unchanged(session: AskSession, lang: str) -> str:
     count = session.exchanges
-    return f"nothing was added to the conversation: {count} exchange{'s' if count != 1 else ''}"
+    return localized("ask.unchanged_one" if count == 1 else "ask.unchanged_many", lang, count=count)
 
 
 def _parse(magic: Any, line: str, name: str) -> Any:

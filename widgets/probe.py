@@ -86,8 +86,8 @@ def _png(width: int = 16, height: int = 16, rgb: tuple[int, int, int] = (220, 30
 def _rejection(error: BaseException) -> str:
     """One line saying who rejected a probe request and why (the server, the SDK before sending, the network)."""
     if isinstance(error, TypeError):  # the SDK checks its keyword arguments before anything is sent
-        return f"SDK rejected it before sending: {error_summary(error)}"
-    return error_summary(error)
+        return f"SDK rejected it before sending: {error_summary(error, lang='en')}"
+    return error_summary(error, lang="en")  # the probe's table is English throughout (see the i18n module)
 
 
 def _types(message: Any) -> str:

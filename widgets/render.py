@@ -12,6 +12,9 @@ reply would run in the learner's browser. So every string from the model goes th
   escaped text;
 - thinking, tool calls, server messages, file names, table cells: escaped text.
 
+The kit's own words (labels, status lines) come from :mod:`.i18n` in the ``lang`` a function is given (``"en"`` or
+``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) and are escaped like everything else.
+
 **Styling** never travels with a value: the markup carries ``oaw-*`` classes, and their rules are the kit's one
 stylesheet, :func:`stylesheet`, which a top-level widget carries once (``stylesheet.Stylesheet``). Each
 section of this module declares its rules in a constant named ``<SECTION>_CSS``; :func:`stylesheet` joins every
@@ -32,6 +35,8 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
+
+from .i18n import language, localized
 
 # -- the stylesheet -----------------------------------------------------------------------------------------
 
@@ -235,29 +240,29 @@ def without_table_head(fragment: str) -> str:
     return re.sub(r"<thead>.*?</thead>\n?", "", fragment, count=1, flags=re.S)
 
 
-def thinking_title(thinking: str) -> str:
+def thinking_title(thinking: str, lang: str | None = None) -> str:
     """The (plain-text) title over the model's thinking.
 
     Example:
-        >>> thinking_title("hmm")
-        'Thinking (3 characters)'
+        >>> thinking_title("hmm", "en"), thinking_title("hmm", "zh")
+        ('Thinking (3 characters)', '思考（3 个字符）')
     """
-    return f"Thinking ({len(thinking)} characters)"
+    return localized("stream.thinking_title", lang, count=len(thinking))
 
 
-def render_thinking(thinking: str, *, open: bool = False) -> str:
+def render_thinking(thinking: str, *, open: bool = False, lang: str | None = None) -> str:
     """The model's whole thinking, escaped, in a collapsible ``<details>`` block (``open`` to show it unfolded).
 
     Example:
-        >>> html = render_thinking("x < y")
+        >>> html = render_thinking("x < y", lang="en")
         >>> html.startswith('<details class="oaw-thinking"><summary>Thinking (5 characters)'), "x &lt; y" in html
         (True, True)
     """
     if not thinking:
         return ""
     attribute = " open" if open else ""
-    return (f'<details class="oaw-thinking"{attribute}><summary>{html.escape(thinking_title(thinking))}</summary>'
-            f"{render_plain(thinking)}</details>")
+    title = html.escape(thinking_title(thinking, lang))
+    return f'<details class="oaw-thinking"{attribute}><summary>{title}</summary>{render_plain(thinking)}</details>'
 
 
 def format_tool_input(tool_input: Any) -> str:
@@ -277,7 +282,7 @@ def format_tool_input(tool_input: Any) -> str:
         return repr(tool_input)
 
 
-def render_tool_use(tool_use: dict[str, Any]) -> str:
+def render_tool_use(tool_use: dict[str, Any], lang: str | None = None) -> str:
     """One tool call: escaped name and id, escaped JSON input.
 
     Example:
@@ -287,60 +292,68 @@ def render_tool_use(tool_use: dict[str, Any]) -> str:
     name = html.escape(str(tool_use.get("name") or "?"))
     call_id = html.escape(str(tool_use.get("id") or ""))
     body = html.escape(format_tool_input(tool_use.get("input", {})))
-    return (f'<div class="oaw-tool-use"><div>🔧 tool call <b><code>{name}</code></b> '
+    label = html.escape(localized("stream.tool_call", lang))
+    return (f'<div class="oaw-tool-use"><div>🔧 {label} <b><code>{name}</code></b> '
             f'<span class="oaw-muted">{call_id}</span></div><div class="oaw-code">{body}</div></div>')
 
 
-def render_tool_uses(tool_uses: list[dict[str, Any]]) -> str:
+def render_tool_uses(tool_uses: list[dict[str, Any]], lang: str | None = None) -> str:
     """All tool calls of a reply, in order (empty string for none).
 
     Example:
         >>> render_tool_uses([])
         ''
     """
-    return "".join(render_tool_use(tool_use) for tool_use in tool_uses)
+    if not tool_uses:
+        return ""
+    lang = language(lang)
+    return "".join(render_tool_use(tool_use, lang) for tool_use in tool_uses)
 
 
-def footer_text(result: Any) -> str:
+def footer_text(result: Any, lang: str | None = None) -> str:
     """One plain-text line: stop_reason, tokens, time to first token, output speed.
 
     ``result`` is a :class:`~.streaming.StreamResult` (or anything with the same attributes).
 
     Example:
         >>> from ollama_anthropic_widgets.streaming import StreamResult
-        >>> footer_text(StreamResult(stop_reason="end_turn", input_tokens=12, output_tokens=200, ttft_s=0.128,
-        ...                          output_tokens_per_s=95.31))
+        >>> result = StreamResult(stop_reason="end_turn", input_tokens=12, output_tokens=200, ttft_s=0.128,
+        ...                       output_tokens_per_s=95.31)
+        >>> footer_text(result, "en")
         'stop_reason: end_turn · tokens: 12 in / 200 out · TTFT 0.13 s · 95.3 tok/s'
+        >>> footer_text(result, "zh")
+        '停止原因：end_turn · token：输入 12 / 输出 200 · 首 token 延迟 0.13 秒 · 95.3 tok/s'
     """
-    parts = [f"stop_reason: {getattr(result, 'stop_reason', None) or '—'}"]
+    lang = language(lang)
+    parts = [localized("footer.stop_reason", lang, reason=getattr(result, "stop_reason", None) or "—")]
     input_tokens, output_tokens = getattr(result, "input_tokens", None), getattr(result, "output_tokens", None)
     if input_tokens is not None or output_tokens is not None:
         cached = getattr(result, "cached_input_tokens", None)
-        cached_note = f" ({cached} cached)" if cached else ""
-        parts.append(f"tokens: {'?' if input_tokens is None else input_tokens} in{cached_note} / "
-                     f"{'?' if output_tokens is None else output_tokens} out")
+        cached_note = localized("footer.cached", lang, count=cached) if cached else ""
+        parts.append(localized("footer.tokens", lang, input="?" if input_tokens is None else input_tokens,
+                               cached=cached_note, output="?" if output_tokens is None else output_tokens))
     ttft = getattr(result, "ttft_s", None)
     if ttft is not None:
-        parts.append(f"TTFT {ttft:.2f} s")
+        parts.append(localized("footer.ttft", lang, seconds=ttft))
     rate = getattr(result, "output_tokens_per_s", None)
     if rate is not None:
-        parts.append(f"{rate:.1f} tok/s")
+        parts.append(localized("footer.rate", lang, rate=rate))
     return " · ".join(parts)
 
 
-def render_footer(result: Any = None, *, status: str = "done", error: str = "") -> str:
+def render_footer(result: Any = None, *, status: str = "done", error: str = "", lang: str | None = None) -> str:
     """The footer: a status line while streaming, :func:`footer_text` at the end, plus an escaped error line.
 
     Example:
-        >>> render_footer(status="streaming")
+        >>> render_footer(status="streaming", lang="en")
         '<div class="oaw-footer">streaming…</div>'
     """
     if status == "streaming":
-        line = "streaming…"
+        line = localized("stream.streaming", lang)
     elif status == "idle" or result is None:
         line = ""
     else:
-        line = footer_text(result)
+        line = footer_text(result, lang)
     parts = []
     if line:
         parts.append(f'<div class="oaw-footer">{html.escape(line)}</div>')
@@ -374,29 +387,33 @@ def _number(value: Any, digits: int = 2) -> str:
     return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
 
 
-def render_usage_summary(summary: Mapping[str, Any]) -> str:
+def render_usage_summary(summary: Mapping[str, Any], lang: str | None = None) -> str:
     """A usage summary (``UsageTracker.summary()``) as a two-column table; every value escaped.
 
     Example:
         >>> from ollama_anthropic_widgets.usage import summarize
-        >>> "<td>calls</td><td>1</td>" in render_usage_summary(summarize([{"input_tokens": 3, "output_tokens": 4}]))
+        >>> summary = summarize([{"input_tokens": 3, "output_tokens": 4}])
+        >>> "<td>calls</td><td>1</td>" in render_usage_summary(summary, "en")
+        True
+        >>> "<td>调用次数</td><td>1</td>" in render_usage_summary(summary, "zh")
         True
     """
+    lang = language(lang)
+    unknown = summary.get("calls_without_input_count")
     items = [
-        ("calls", _number(summary["calls"])),
-        ("input tokens", _number(summary["input_tokens"]) + (
-            f" (+ unknown for {summary['calls_without_input_count']} calls)"
-            if summary.get("calls_without_input_count") else "")),
-        ("output tokens", _number(summary["output_tokens"])),
-        ("total tokens", _number(summary["total_tokens"])),
-        ("mean latency (s)", _number(summary["mean_latency_s"])),
-        ("mean TTFT (s)", _number(summary["mean_ttft_s"], 3)),
-        ("mean output tok/s", _number(summary["mean_output_tokens_per_s"], 1)),
-        ("stop reasons", ", ".join(f"{reason}: {count}" for reason, count in summary["stop_reasons"].items())
-         or "–"),
+        (localized("usage.calls", lang), _number(summary["calls"])),
+        (localized("usage.input_tokens", lang), _number(summary["input_tokens"]) + (
+            localized("usage.unknown_input", lang, count=unknown) if unknown else "")),
+        (localized("usage.output_tokens", lang), _number(summary["output_tokens"])),
+        (localized("usage.total_tokens", lang), _number(summary["total_tokens"])),
+        (localized("usage.mean_latency", lang), _number(summary["mean_latency_s"])),
+        (localized("usage.mean_ttft", lang), _number(summary["mean_ttft_s"], 3)),
+        (localized("usage.mean_rate", lang), _number(summary["mean_output_tokens_per_s"], 1)),
+        (localized("usage.stop_reasons", lang),
+         ", ".join(f"{reason}: {count}" for reason, count in summary["stop_reasons"].items()) or "–"),
     ]
     if summary.get("errors"):
-        items.append(("broken streams", _number(summary["errors"])))
+        items.append((localized("usage.broken_streams", lang), _number(summary["errors"])))
     cells = "".join(f"<tr><td>{html.escape(key)}</td><td>{html.escape(value)}</td></tr>" for key, value in items)
     return f'<table class="oaw-summary">{cells}</table>'
 
@@ -422,16 +439,18 @@ UPLOAD_CSS = """
 """
 
 
-def render_upload_status(accepted: Sequence[str], rejected: Sequence[str], ready: int) -> str:
+def render_upload_status(accepted: Sequence[str], rejected: Sequence[str], ready: int,
+                         lang: str | None = None) -> str:
     """What the last upload did: a line per accepted and per rejected file, then how many images are ready.
 
     Example:
-        >>> render_upload_status(["a.png: 10×10 PNG, 120 bytes"], [], 1)
+        >>> render_upload_status(["a.png: 10×10 PNG, 120 bytes"], [], 1, "en")
         '<div>✔ a.png: 10×10 PNG, 120 bytes</div><div><small>1 image ready</small></div>'
     """
     lines = [f"<div>✔ {html.escape(line)}</div>" for line in accepted]
     lines += [f'<div class="oaw-rejected">✘ {html.escape(line)}</div>' for line in rejected]
-    lines.append(f"<div><small>{ready} image{'s' if ready != 1 else ''} ready</small></div>")
+    ready_line = localized("images.ready_one" if ready == 1 else "images.ready_many", lang, count=ready)
+    lines.append(f"<div><small>{html.escape(ready_line)}</small></div>")
     return "".join(lines)
 
 
@@ -447,7 +466,6 @@ CHAT_CSS = """\
 .oaw-chat-user { background: var(--jp-layout-color2, #f3f3f3); }
 .oaw-chat-label { font-weight: bold; font-size: 0.85em; opacity: 0.7; }
 .oaw-chat-pending .oaw-chat-turn { opacity: 0.6; }
-.oaw-chat-pending .oaw-chat-label::after { content: " · sending…"; font-weight: normal; }
 .oaw-chat-stopped-mark { font-weight: normal; margin-left: 0.5em; padding: 0 6px; border-radius: 8px;
   background: var(--jp-warn-color3, #fff3cd); color: var(--jp-warn-color0, #7a5c00); }
 .oaw-chat-text { white-space: pre-wrap; }
@@ -460,10 +478,27 @@ CHAT_CSS = """\
 .oaw-chat-input textarea:focus { outline: 1px solid var(--jp-brand-color1, #1976d2); }
 """
 
-CHAT_ROLE_LABELS = {"user": "You", "assistant": "Assistant"}
+# A pending turn's label says "sending…" through CSS, so that the mark goes by removing a class, without sending the
+# turn's HTML again. A Chinese label carries the class oaw-lang-zh, which picks the Chinese mark.
+CHAT_PENDING_CSS = "".join(
+    f'.oaw-chat-pending .oaw-chat-label{selector}::after {{ content: " · {localized("chat.sending_mark", lang)}"; '
+    "font-weight: normal; }\n" for lang, selector in (("en", ""), ("zh", ".oaw-lang-zh")))
+
+CHAT_ROLE_KEYS = {"user": "chat.role_user", "assistant": "chat.role_assistant"}
 
 
-def _chat_block(block: Any, *, markdown: bool) -> str:
+def chat_role_label(role: str, lang: str | None = None) -> str:
+    """What a chat calls the author of a turn (an unknown role is shown as it is).
+
+    Example:
+        >>> chat_role_label("user", "en"), chat_role_label("assistant", "zh"), chat_role_label("tool", "zh")
+        ('You', '助手', 'tool')
+    """
+    key = CHAT_ROLE_KEYS.get(role)
+    return localized(key, lang) if key else role
+
+
+def _chat_block(block: Any, *, markdown: bool, lang: str) -> str:
     from .messages import field_of  # here: this section is appended, the module's imports stay the kit's
 
     kind = field_of(block, "type")
@@ -477,11 +512,13 @@ def _chat_block(block: Any, *, markdown: bool) -> str:
         media_type = field_of(source, "media_type") or field_of(source, "type") or "image"
         data = field_of(source, "data") or ""
         size = f", {len(data) * 3 // 4 / 1000:.0f} KB" if data else ""
-        return f'<div class="oaw-chat-image">🖼 {html.escape(f"image ({media_type}{size})")}</div>'
-    return f'<div class="oaw-chat-block">{html.escape(f"[{kind} block]")}</div>'
+        caption = localized("chat.image_caption", lang, media_type=media_type, size=size)
+        return f'<div class="oaw-chat-image">🖼 {html.escape(caption)}</div>'
+    return f'<div class="oaw-chat-block">{html.escape(localized("chat.block_caption", lang, kind=kind))}</div>'
 
 
-def render_chat_turn(turn: Any, *, markdown: bool = True, stopped: bool = False, thinking: str = "") -> str:
+def render_chat_turn(turn: Any, *, markdown: bool = True, stopped: bool = False, thinking: str = "",
+                     lang: str | None = None) -> str:
     """One chat turn as safe HTML: a role label, the thinking (collapsed), then each block.
 
     The user's text is escaped as typed; the model's text is safe Markdown (:func:`render_text`), its thinking a
@@ -496,27 +533,29 @@ def render_chat_turn(turn: Any, *, markdown: bool = True, stopped: bool = False,
     """
     from .messages import field_of
 
+    lang = language(lang)
     role = str(field_of(turn, "role") or "?")
     content = field_of(turn, "content")
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
-    label = html.escape(CHAT_ROLE_LABELS.get(role, role))
+    label = html.escape(chat_role_label(role, lang))
     if stopped:
-        label += '<span class="oaw-chat-stopped-mark">⏹ stopped</span>'
+        label += f'<span class="oaw-chat-stopped-mark">⏹ {html.escape(localized("chat.stopped_mark", lang))}</span>'
     as_markdown = markdown and role == "assistant"
-    body = render_thinking(thinking) if thinking and role == "assistant" else ""
-    body += "".join(_chat_block(block, markdown=as_markdown) for block in blocks)
+    body = render_thinking(thinking, lang=lang) if thinking and role == "assistant" else ""
+    body += "".join(_chat_block(block, markdown=as_markdown, lang=lang) for block in blocks)
     classes = f"oaw-chat-turn oaw-chat-{html.escape(role)}" + (" oaw-chat-stopped" if stopped else "")
-    return f'<div class="{classes}"><div class="oaw-chat-label">{label}</div>{body}</div>'
+    label_classes = "oaw-chat-label" + (f" oaw-lang-{lang}" if lang != "en" else "")  # see CHAT_PENDING_CSS
+    return f'<div class="{classes}"><div class="{label_classes}">{label}</div>{body}</div>'
 
 
-def render_chat_empty() -> str:
+def render_chat_empty(lang: str | None = None) -> str:
     """What an empty chat history shows.
 
     Example:
-        >>> render_chat_empty()
+        >>> render_chat_empty("en")
         '<div class="oaw-chat-empty">No messages yet.</div>'
     """
-    return '<div class="oaw-chat-empty">No messages yet.</div>'
+    return f'<div class="oaw-chat-empty">{html.escape(localized("chat.empty_history", lang))}</div>'
 
 
 def render_chat_status(line: str) -> str:

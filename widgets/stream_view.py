@@ -12,6 +12,7 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
 from .html_parts import HTMLParts
+from .i18n import LANGUAGES, language, localized
 from .incremental import IncrementalHTML
 from .render import render_footer, render_tool_uses, thinking_title
 from .streaming import (
@@ -94,6 +95,10 @@ class StreamView(widgets.VBox):
     at most about 20 KB a second (the throttle's byte budget). Thinking shows unfolded (``thinking_view``, an
     ``Accordion``) while it streams and folds when the answer starts. ``stylesheet=False`` leaves out the kit's
     stylesheet, for a view inside a kit widget that already carries it.
+
+    ``lang`` (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting, else English) is the language of the
+    view's own words: the footer, the status and error lines, the thinking title; ``StreamView(lang="zh")``.
+    Changed later, it applies from the next render on.
     """
 
     text = Unicode("", help="The reply text received so far (all text blocks).")
@@ -109,10 +114,11 @@ class StreamView(widgets.VBox):
     update_interval = Float(0.07, help="Seconds of pause bought by each message to the browser (the throttle).")
     busy_fraction = Float(0.05, help="Largest share of the time spent re-rendering while streaming.")
     frontend_updates = Int(0, help="How many messages that change the page were sent to the browser so far.")
+    lang = Enum(LANGUAGES, default_value="en", help="Language of the view's own words (footer, status, errors).")
 
     def __init__(self, *, markdown: bool = True, tracker: Any = None, update_interval: float = 0.07,
                  busy_fraction: float = 0.05, clock: Clock = time.perf_counter, stylesheet: bool = True,
-                 **kwargs: Any):
+                 lang: str | None = None, **kwargs: Any):
         self._text_incremental = IncrementalHTML(markdown=markdown)
         self._thinking_incremental = IncrementalHTML(markdown=False)
         self._html_sent = 0
@@ -130,7 +136,7 @@ class StreamView(widgets.VBox):
         if self._stylesheet is not None:
             children.insert(0, self._stylesheet)
         super().__init__(children=children, markdown=markdown, update_interval=update_interval,
-                         busy_fraction=busy_fraction, _dom_classes=("oaw-stream",), **kwargs)
+                         busy_fraction=busy_fraction, lang=language(lang), _dom_classes=("oaw-stream",), **kwargs)
         self.tracker = tracker
         self.clock = clock
         self._accumulator = StreamAccumulator(clock=clock)
@@ -318,7 +324,7 @@ class StreamView(widgets.VBox):
 
     def _check_started(self) -> None:
         if not self._accumulator.started:
-            raise RuntimeError("the server closed the stream without sending any event")
+            raise RuntimeError(localized("stream.no_events", self.lang))
 
     def _rebuilt_message(self) -> Any:
         """The SDK asserts it saw ``message_start``; llama.cpp's server sometimes skips it (a reply opening with an
@@ -345,12 +351,13 @@ class StreamView(widgets.VBox):
         accumulator = self._accumulator
         started = accumulator.started
         if not isinstance(error, Exception):
-            line = (f"stopped ({type(error).__name__}) after {len(self._current_result().text)} characters; "
-                    "the partial text is kept")
+            stopped = localized("stream.stopped", self.lang, error=type(error).__name__,
+                                count=len(self._current_result().text))
+            line = localized("stream.stopped_kept", self.lang, stopped=stopped)
         elif started:
-            line = interruption_message(error, self._current_result())
+            line = interruption_message(error, self._current_result(), lang=self.lang)
         else:
-            line = describe_error(error)
+            line = describe_error(error, lang=self.lang)
         accumulator.fail(line)
         result = self._result = self._current_result()
         with self.hold_trait_notifications():
@@ -384,9 +391,10 @@ class StreamView(widgets.VBox):
         if sections is None or "text" in sections:
             sent += self._show_parts(self.text_parts, self._text_incremental, content.text, final=final)
         if sections is None or "tools" in sections:
-            sent += self._set_html(self.tools_html, render_tool_uses(content.tool_uses))
+            sent += self._set_html(self.tools_html, render_tool_uses(content.tool_uses, self.lang))
         if sections is None:
-            sent += self._set_html(self.footer_html, render_footer(result, status=status, error=error))
+            sent += self._set_html(self.footer_html, render_footer(result, status=status, error=error,
+                                                                     lang=self.lang))
         self._shown = content
         self.frontend_updates += sent
         # even a flush that found nothing new waits one interval, or an idle stretch would re-check every event
@@ -427,7 +435,7 @@ class StreamView(widgets.VBox):
             self.children = (*self.children[:-3], view, *self.children[-3:])
             sent += 4  # the column and its open part, the accordion, this box's children
         sent += self._show_parts(parts, self._thinking_incremental, thinking, final=final)
-        title, selected = (thinking_title(thinking),), (0 if self._thinking_open else None)
+        title, selected = (thinking_title(thinking, self.lang),), (0 if self._thinking_open else None)
         if tuple(view.titles) != title:
             view.titles = title
             sent += 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import describe_error, one_line
+from .i18n import language, localized
 from .messages import cached_prompt_tokens, prompt_tokens
 from .messages import field_of as _get
 
@@ -420,25 +421,25 @@ class Throttle:
             self.next_at = self._clock() + pause
 
 
-def interruption_message(error: BaseException, result: StreamResult) -> str:
+def interruption_message(error: BaseException, result: StreamResult, *, lang: str | None = None) -> str:
     """One line for a stream that failed midway: what happened, how much was kept, what to do.
 
     Example:
-        >>> line = interruption_message(ConnectionResetError("reset"), StreamResult(text="abc"))
+        >>> line = interruption_message(ConnectionResetError("reset"), StreamResult(text="abc"), lang="en")
         >>> line.startswith("stream interrupted after 3 characters (ConnectionResetError: reset)")
         True
     """
-    kept = f"{len(result.text)} characters"
+    lang = language(lang)
+    kept = localized("stream.characters", lang, count=len(result.text))
     if result.tool_uses or result.thinking:
-        kept += " (+ thinking/tool calls)"
+        kept = localized("stream.and_more", lang, kept=kept)
     import anthropic
 
     if isinstance(error, anthropic.APIStatusError):  # an SSE ``error`` event: the server gave up mid-reply
-        cause = describe_error(error)
+        cause = describe_error(error, lang=lang)
     else:
         cause = f"{type(error).__name__}: {error}"
-    return one_line(f"stream interrupted after {kept} ({cause}); the partial text is kept — "
-                    "run it again to get a complete reply.")
+    return one_line(localized("stream.interrupted", lang, kept=kept, cause=cause))
 
 
 def message_from_result(result: StreamResult) -> Any:

@@ -34,6 +34,7 @@ import warnings
 from contextlib import ExitStack
 from typing import Any, TextIO
 
+from .i18n import language, localized
 from .render import footer_text, format_tool_input
 from .streaming import (
     DERIVED_EVENT_TYPES,
@@ -69,7 +70,8 @@ class TerminalView:
     anything arrived the SDK's own error is re-raised (nothing printed but the error is yours to show); after, the
     partial reply stays printed, one line says what happened, and :class:`~.streaming.StreamInterrupted` is raised
     with the partial result. ``out=None`` means the ``sys.stdout`` of the moment ``consume`` runs (IPython and
-    Jupyter replace it). ``dim=None`` dims thinking and the footer when ``out`` is a terminal.
+    Jupyter replace it). ``dim=None`` dims thinking and the footer when ``out`` is a terminal. ``lang`` (``"en"`` or
+    ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of the marks and the footer.
 
     Example:
         >>> import io
@@ -80,8 +82,9 @@ class TerminalView:
 
     def __init__(self, out: TextIO | None = None, *, tracker: Any = None, thinking_chars: int = 200,
                  dots_every: int = 200, flush_interval: float = 0.1, dim: bool | None = None,
-                 clock: Clock = time.perf_counter):
+                 clock: Clock = time.perf_counter, lang: str | None = None):
         self.out = out
+        self.lang = language(lang)
         self.tracker = tracker
         self.thinking_chars = thinking_chars
         self.dots_every = max(1, dots_every)
@@ -124,7 +127,7 @@ class TerminalView:
                 entered = stack.enter_context(stream) if not hasattr(stream, "__iter__") else stream
                 printer.follow(entered, self._accumulator)
                 if not self._accumulator.started:
-                    raise RuntimeError("the server closed the stream without sending any event")
+                    raise RuntimeError(localized("stream.no_events", self.lang))
                 try:
                     message = entered.get_final_message()
                 except AssertionError:  # no message_start (llama.cpp, some replies): rebuild the complete reply
@@ -135,9 +138,10 @@ class TerminalView:
             printer.close_block()
             started = self._accumulator.started
             if not isinstance(error, Exception):  # KeyboardInterrupt: the reader stopped it
-                line = f"stopped ({type(error).__name__}) after {len(self.result.text)} characters"
+                line = localized("stream.stopped", self.lang, error=type(error).__name__,
+                                 count=len(self.result.text))
             elif started:
-                line = interruption_message(error, self.result)
+                line = interruption_message(error, self.result, lang=self.lang)
             else:
                 line = f"{type(error).__name__}: {error}"  # nothing printed: the caller says it in its own words
             self._accumulator.fail(line)
@@ -151,7 +155,7 @@ class TerminalView:
         self._accumulator.finished_at = self._accumulator.finished_at or self.clock()
         self._result = self.result
         printer.close_block()
-        printer.footer(footer_text(self._result))
+        printer.footer(footer_text(self._result, self.lang))
         if self.tracker is not None:
             try:
                 self.tracker.record(message, latency_s=self._result.duration_s, ttft_s=self._result.ttft_s)
@@ -217,7 +221,7 @@ class _Printer:
         self.open_block = block.type
         if block.type == "thinking":
             self.thinking_seen = 0
-            self.write_marked("[thinking] ")
+            self.write_marked(localized("terminal.thinking", self.view.lang))
             self.thinking(getattr(block, "thinking", "") or "")
         elif block.type == "text":
             self.write(getattr(block, "text", "") or "")
@@ -227,7 +231,8 @@ class _Printer:
         if tools:
             tool = tools[-1]  # blocks arrive one after another: the one ending is the last begun
             self.newline()
-            self.write_marked(f"[tool call] {tool['name']} {format_tool_input(tool['input'])}")
+            self.write_marked(localized("terminal.tool_call", self.view.lang, name=tool["name"],
+                                        input=format_tool_input(tool["input"])))
             self.write("\n")
         self.close_block()
 
@@ -248,7 +253,7 @@ class _Printer:
     def close_block(self) -> None:
         """End the open block's line; a thinking block says how long it was."""
         if self.open_block == "thinking":
-            self.write_marked(f" [{self.thinking_seen:,} characters of thinking]")
+            self.write_marked(localized("terminal.thinking_length", self.view.lang, count=self.thinking_seen))
             self.write("\n")
         elif self.open_block == "text":
             self.newline()

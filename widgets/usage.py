@@ -231,10 +231,11 @@ class UsageTracker(traitlets.HasTraits):
         show_figures_as_images()
         return figure
 
-    def widget(self, *, min_interval_s: float = 0.5, stylesheet: bool = True) -> UsagePanel:
+    def widget(self, *, min_interval_s: float = 0.5, stylesheet: bool = True, lang: str | None = None) -> UsagePanel:
         """A live panel (summary table + chart) that follows this tracker; see :class:`~.usage_panel.UsagePanel`.
 
-        ``stylesheet=False`` inside a kit widget that already carries the kit's stylesheet.
+        ``stylesheet=False`` inside a kit widget that already carries the kit's stylesheet; ``lang`` is the language
+        of the table's labels (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting).
 
         Example:
             >>> panel = UsageTracker().widget()
@@ -242,7 +243,7 @@ class UsageTracker(traitlets.HasTraits):
         """
         from .usage_panel import UsagePanel
 
-        return UsagePanel(self, min_interval_s=min_interval_s, stylesheet=stylesheet)
+        return UsagePanel(self, min_interval_s=min_interval_s, stylesheet=stylesheet, lang=lang)
 
     def watch(self, client: Any, *, label: str = "") -> Any:
         """A copy of ``client`` (``Anthropic`` or ``AsyncAnthropic``) whose every Messages call is recorded.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 import traitlets
 
+from .i18n import LANGUAGES, language
 from .render import render_usage_summary
 from .stylesheet import Stylesheet
 from .usage_chart import figure_png, usage_figure
@@ -25,7 +26,8 @@ class UsagePanel(ipywidgets.HBox):
     than about a third of the time. A change inside that window is drawn when it ends (on the notebook's event
     loop, i.e. once the running cell finishes); :meth:`refresh` draws at once. ``min_interval_s=0`` draws on
     every call. ``stylesheet=False`` leaves out the kit's stylesheet, for a panel inside a kit widget that
-    carries it.
+    carries it. ``lang`` (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of the
+    table's labels; the chart's stay English (matplotlib's default fonts have no Chinese characters).
 
     Example:
         >>> from ollama_anthropic_widgets.usage import UsageTracker
@@ -36,16 +38,17 @@ class UsagePanel(ipywidgets.HBox):
 
     min_interval_s = traitlets.Float(0.5, help="least time between two chart renders, in seconds")
     renders = traitlets.Int(0, read_only=True, help="how many times the chart was drawn")
+    lang = traitlets.Enum(LANGUAGES, default_value="en", help="language of the table's labels")
 
     def __init__(self, tracker: UsageTracker, *, min_interval_s: float = 0.5, stylesheet: bool = True,
-                 **kwargs: Any):
+                 lang: str | None = None, **kwargs: Any):
         self.tracker = tracker
         self.summary = ipywidgets.HTML()
         self.chart = ipywidgets.Image(format="png", layout=ipywidgets.Layout(max_width="640px"))
         children = [self.summary, self.chart]
         if stylesheet:  # False inside a kit widget that already carries it (ChatWidget)
             children.insert(0, Stylesheet())
-        super().__init__(children=children, min_interval_s=min_interval_s, **kwargs)
+        super().__init__(children=children, min_interval_s=min_interval_s, lang=language(lang), **kwargs)
         self._last_render = -math.inf
         self._render_cost = 0.0
         self._pending = False
@@ -55,7 +58,7 @@ class UsagePanel(ipywidgets.HBox):
     def refresh(self) -> None:
         """Redraw the table and the chart now."""
         self._pending = False
-        self.summary.value = render_usage_summary(self.tracker.summary())
+        self.summary.value = render_usage_summary(self.tracker.summary(), self.lang)
         started = time.monotonic()
         self.chart.value = figure_png(usage_figure(self.tracker.rows))
         self._last_render = time.monotonic()
@@ -72,8 +75,13 @@ class UsagePanel(ipywidgets.HBox):
                 pass  # never subscribed (construction failed) or already closed
         super().close()
 
+    @traitlets.observe("lang")
+    def _lang_changed(self, _change: Any) -> None:
+        if hasattr(self, "_last_render"):  # not during __init__, which renders once at its end
+            self.summary.value = render_usage_summary(self.tracker.summary(), self.lang)
+
     def _on_calls(self, _change: Any) -> None:
-        self.summary.value = render_usage_summary(self.tracker.summary())
+        self.summary.value = render_usage_summary(self.tracker.summary(), self.lang)
         # Never spend more than about a third of the time drawing, however slow the machine.
         interval = max(self.min_interval_s, 2 * self._render_cost) if self.min_interval_s > 0 else 0
         wait = self._last_render + interval - time.monotonic()

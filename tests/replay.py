@@ -1,5 +1,6 @@
 """The kit's replay helpers (widgets/replay.py) bound to this folder's recordings: ``load_recording("stream_poem")``
-reads ``tests/recordings/stream_poem.json``. See widgets/replay.py for the file format."""
+reads ``tests/recordings/stream_poem.json``. A recording a lesson reads lives in ``notebooks/data/`` instead (one
+copy), and ``load_recording`` finds it there too. See widgets/replay.py for the file format."""
 
 from __future__ import annotations
 
@@ -16,11 +17,20 @@ from ollama_anthropic_widgets.replay import KEPT_HEADERS, Recorder, Replayer, re
 
 RECORDINGS = Path(__file__).parent / "recordings"
 ROOT = Path(__file__).resolve().parent.parent
+LESSON_DATA = ROOT / "notebooks" / "data"  # recordings a lesson shows; the tests read the same files
+
+
+def recording_path(name: str) -> Path:
+    """``tests/recordings/NAME.json``, or ``notebooks/data/NAME.json`` for a recording a lesson reads."""
+    for folder in (RECORDINGS, LESSON_DATA):
+        if (folder / f"{name}.json").exists():
+            return folder / f"{name}.json"
+    raise FileNotFoundError(f"no recording {name}.json in {RECORDINGS} or {LESSON_DATA}")
 
 
 def load_recording(name: str) -> dict[str, Any]:
-    """The recording ``tests/recordings/NAME.json``."""
-    return _replay.load_recording(RECORDINGS / f"{name}.json")
+    """The recording NAME (see ``recording_path``)."""
+    return _replay.load_recording(recording_path(name))
 
 
 def save_recording(name: str, source: str, exchanges: list[dict[str, Any]]) -> Path:

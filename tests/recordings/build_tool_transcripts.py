@@ -1,14 +1,19 @@
-"""builds tests/recordings/tools_*.json, Ollama-shaped per /work/shared/facts.md §1."""
+"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for the three
+that lesson 06 replays (the unit tests read those from there: one copy)."""
 import hashlib
 import json
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # the repo root
-from tests.replay import save_recording  # noqa: E402
+from ollama_anthropic_widgets import replay  # noqa: E402
 
-SOURCE = ("constructed per facts.md §1 (Ollama v0.14+ wire format), not recorded: non-streamed POST /v1/messages; "
+from tests.replay import LESSON_DATA, save_recording  # noqa: E402
+
+SOURCE = ("constructed by hand in Ollama's wire format (anthropic/anthropic.go ToMessagesResponse and NewError, "
+          "v0.14 to v0.32.15), not recorded: non-streamed POST /v1/messages; "
           "ids msg_<24 hex> and call_<8 chars>; content in order thinking, text, tool_use; model echoes the request; "
           "no stop_sequence key; usage has only input_tokens and output_tokens")
+IN_LESSON_06 = {"tools_tool_raises", "tools_loops_forever", "tools_no_tool_support"}
 MODEL = "qwen3"
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
 WEATHER = {"name": "get_weather", "description": "获取指定城市的天气",
@@ -148,4 +153,7 @@ for name, build in [("tools_single_get_weather", single), ("tools_two_tools", tw
                     ("tools_tool_raises", tool_raises), ("tools_unknown_and_untrusted", unknown_and_untrusted),
                     ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text),
                     ("tools_no_tool_support", no_tool_support)]:
-    print(save_recording(name, SOURCE, build()))
+    if name in IN_LESSON_06:
+        print(replay.save_recording(LESSON_DATA / f"{name}.json", SOURCE, build()))
+    else:
+        print(save_recording(name, SOURCE, build()))

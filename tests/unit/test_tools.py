@@ -1,7 +1,8 @@
 """run_tool_loop replayed through the real SDK.
 
-Transcripts: ``tests/recordings/tools_*.json``. All but one are constructed per facts.md §1 (Ollama's wire format;
-the embedded 135M model never calls tools); ``tools_engine_get_weather`` is recorded from the embedded engine.
+Transcripts: ``tools_*.json`` in ``tests/recordings/`` and, for the three lesson 06 replays, ``notebooks/data/``.
+All but one are constructed by hand in Ollama's wire format (the embedded 135M model never calls tools);
+``tools_engine_get_weather`` is recorded from the embedded engine.
 The assertions look at what the loop SENT (``replayer.requests``), not only at what it returned.
 """
 
@@ -21,7 +22,7 @@ from ollama_anthropic_widgets.tools import (
     tool_result_block,
 )
 
-from tests.replay import load_recording, replay_client
+from tests.replay import LESSON_DATA, RECORDINGS, load_recording, replay_client
 
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
 
@@ -68,11 +69,11 @@ def _assert_every_tool_use_answered(messages: list[dict]) -> None:
 
 
 def test_every_transcript_says_where_it_came_from():
-    names = sorted(path.stem for path in (Path(__file__).parents[1] / "recordings").glob("tools_*.json"))
+    names = sorted(path.stem for folder in (RECORDINGS, LESSON_DATA) for path in folder.glob("tools_*.json"))
     assert len(names) >= 8
     for name in names:
         source = load_recording(name)["source"]
-        assert "constructed per facts.md §1" in source or source.startswith("recorded"), name
+        assert source.startswith(("constructed by hand", "recorded")), name
 
 
 def test_single_call_then_answer_sends_the_expected_requests():

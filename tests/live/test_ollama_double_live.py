@@ -22,7 +22,7 @@ from tests.replay import load_recording
 from tests.unit.test_ollama_double import sse_events
 
 POEM = [{"role": "user", "content": "写一首诗"}]
-IMAGE = base64.b64encode((Path(__file__).parents[2] / "notebooks" / "images" / "shapes.png").read_bytes()).decode()
+IMAGE = base64.b64encode((Path(__file__).parents[2] / "notebooks" / "data" / "shapes.png").read_bytes()).decode()
 
 
 @pytest.fixture()

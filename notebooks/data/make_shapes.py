@@ -1,6 +1,6 @@
 """Save the picture lesson 07 sends to a vision model: the kit's sample_image(), a red circle and a blue square.
 
-    python notebooks/images/make_shapes.py        # rewrites notebooks/images/shapes.png (400 x 300 px)
+    python notebooks/data/make_shapes.py        # rewrites notebooks/data/shapes.png (400 x 300 px)
 
 Drawn by code rather than downloaded, so the repository knows exactly what is in it (and its licence); the drawing
 lives in the kit (ollama_anthropic_widgets.images.sample_image), so a pip install has the same picture.

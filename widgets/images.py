@@ -334,7 +334,7 @@ def user_message(text: str, images: Iterable[Any] = (), *, max_side: int = DEFAU
 
 def sample_image() -> Image.Image:
     """A picture to try the image functions on, drawn here so that every install has one: a red circle and a blue
-    square on white, labelled, 400 × 300 px. Lesson 07's ``images/shapes.png`` is this picture.
+    square on white, labelled, 400 × 300 px. Lesson 07's ``notebooks/data/shapes.png`` is this picture.
 
     Example:
         >>> picture = sample_image()                 # a PIL image: a notebook cell shows it

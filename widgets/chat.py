@@ -39,7 +39,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 import traitlets
@@ -59,6 +59,14 @@ from .render import (
     render_error,
 )
 from .stylesheet import Stylesheet
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anthropic import Anthropic, AsyncAnthropic
+    from anthropic.types import Message
+
+    from .stream_view import StreamView
+    from .streaming import StreamResult
+    from .usage import UsageTracker
 
 RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream", "thinking"})
 EXPORT_SUFFIXES = (".md", ".json")
@@ -444,8 +452,9 @@ class ChatWidget(ipywidgets.VBox):
     turns = traitlets.Int(0, read_only=True, help="number of answered exchanges in the history")
     lang = traitlets.Enum(LANGUAGES, default_value="en", help="language of the widget's own words")
 
-    def __init__(self, client: Any, model: str, *, system: str | None = None, max_tokens: int = 1024,
-                 stream: bool = True, images: bool = False, tracker: Any = None, markdown: bool = True,
+    def __init__(self, client: Anthropic | AsyncAnthropic, model: str, *, system: str | None = None,
+                 max_tokens: int = 1024, stream: bool = True, images: bool = False,
+                 tracker: UsageTracker | None = None, markdown: bool = True,
                  thinking: dict[str, Any] | None = None, messages: Iterable[dict[str, Any]] = (),
                  request_options: dict[str, Any] | None = None, lang: str | None = None, **kwargs: Any):
         if int(max_tokens) < 1:
@@ -459,10 +468,10 @@ class ChatWidget(ipywidgets.VBox):
         self.request_options = dict(request_options or {})
         lang = language(lang)
         self._conversation = Conversation(messages, lang=lang)
-        self.reply_view: Any = None  # the StreamView that shows replies live: one per chat, reused by every turn
+        self.reply_view: StreamView | None = None  # shows replies live: one per chat, reused by every turn
         self._live_this_turn = False  # reply_view shows the turn in flight (not an earlier one)
-        self._reply_task: asyncio.Future | None = None  # the request in flight on the event loop (what Stop cancels)
-        self._turn_task: asyncio.Task | None = None  # a turn started by Enter / Send on the event loop
+        self._reply_task: asyncio.Future[Message] | None = None  # the request in flight on the loop (Stop cancels it)
+        self._turn_task: asyncio.Task[None] | None = None  # a turn started by Enter / Send on the event loop
         self._stop_requested = False
         self._on_loop = False  # the turn in flight runs on the event loop (Stop can reach it)
 
@@ -589,7 +598,7 @@ class ChatWidget(ipywidgets.VBox):
 
     # -- sending -----------------------------------------------------------------------------------------------
 
-    def send(self, text: str, images: Iterable[Any] = ()) -> Any:
+    def send(self, text: str, images: Iterable[Any] = ()) -> Message:
         """Send one user message (plus ``images`` and any images attached in the widget) and wait for the reply.
 
         Returns the ``Message``. Blocks the kernel until the reply is complete: in a notebook, Enter / Send (or
@@ -605,7 +614,7 @@ class ChatWidget(ipywidgets.VBox):
         self._start(text, images, on_loop=False)
         return self._finish_blocking()
 
-    async def asend(self, text: str, images: Iterable[Any] = ()) -> Any:
+    async def asend(self, text: str, images: Iterable[Any] = ()) -> Message | None:
         """Send one user message without blocking the kernel: ``await chat.asend("Hello")``.
 
         Returns the ``Message``; after ``chat.stop()`` the partial one (``stop_reason`` ``None``), or ``None`` if
@@ -689,7 +698,7 @@ class ChatWidget(ipywidgets.VBox):
         self.set_trait("busy", True)
         self._show_pending(pending)
 
-    def _finish_blocking(self) -> Any:
+    def _finish_blocking(self) -> Message:
         """The rest of a turn started by ``_start``, blocking; a kernel interrupt counts as Stop."""
         try:
             message = self._ask()
@@ -701,7 +710,7 @@ class ChatWidget(ipywidgets.VBox):
             raise
         return self._conclude(message)
 
-    def _ask(self) -> Any:
+    def _ask(self) -> Message:
         """One blocking request for the pending turn: returns the ``Message`` or raises."""
         request = self._request()
         client = self._client(asynchronous=False)
@@ -710,11 +719,11 @@ class ChatWidget(ipywidgets.VBox):
             return view.consume(client.messages.stream(**request))
         self.status_view.value = render_chat_status(localized("chat.waiting", self.lang))
         started = time.perf_counter()
-        message = client.messages.create(**request)
+        message: Message = client.messages.create(**request)  # not a stream: request_options cannot set "stream"
         self._record(message, time.perf_counter() - started)
         return message
 
-    async def _finish_on_loop(self) -> Any:
+    async def _finish_on_loop(self) -> Message | None:
         """The rest of a turn started by ``_start``, on the event loop, where ``stop()`` can cancel it."""
         try:
             if self._stop_requested:  # Stop came before the request was even made
@@ -743,7 +752,7 @@ class ChatWidget(ipywidgets.VBox):
             self._reply_task = None
         return self._conclude(message)
 
-    def _new_reply_view(self) -> Any:
+    def _new_reply_view(self) -> StreamView:
         """The live view, emptied for this turn's reply. One StreamView serves every turn: a new one per turn
         would send its five widgets to the browser again each time."""
         if self.reply_view is None:
@@ -757,15 +766,17 @@ class ChatWidget(ipywidgets.VBox):
         self._show_live(True)
         return self.reply_view
 
-    def _live_result(self) -> Any:
+    def _live_result(self) -> StreamResult | None:
         """This turn's reply as the live view has it (a StreamResult), or None if it did not stream."""
-        return self.reply_view.result if self._live_this_turn else None
+        if not self._live_this_turn or self.reply_view is None:
+            return None
+        return self.reply_view.result
 
-    def _record(self, message: Any, latency_s: float) -> None:
+    def _record(self, message: Message, latency_s: float) -> None:
         if self.tracker is not None:
             self.tracker.record(message, latency_s=latency_s)
 
-    def _conclude(self, message: Any) -> Any:
+    def _conclude(self, message: Message) -> Message:
         """A complete reply: into the history, or (no text) rolled back with :class:`EmptyReply` raised."""
         try:
             self._conversation.finish_turn(message)
@@ -780,7 +791,7 @@ class ChatWidget(ipywidgets.VBox):
             self.upload.clear()
         return message
 
-    def _keep_stopped(self) -> Any:
+    def _keep_stopped(self) -> Message | None:
         """After a stop: keep the partial reply as a stopped turn and return it as a ``Message``; ``None`` (and
         the turn rolled back) when no text had arrived."""
         from .streaming import message_from_result
@@ -912,7 +923,7 @@ class ChatWidget(ipywidgets.VBox):
         except Exception:
             pass  # already reported on screen (self.error), like a click on Send
 
-    @traitlets.observe("busy")
+    @traitlets.observe("busy")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _busy_changed(self, change: dict[str, Any]) -> None:
         busy = change["new"]
         self.send_button.disabled = busy
@@ -940,18 +951,18 @@ class ChatWidget(ipywidgets.VBox):
                 part.lang = lang
         self._rebuild_history()
 
-    @traitlets.observe("error")
+    @traitlets.observe("error")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _error_changed(self, change: dict[str, Any]) -> None:
         self.error_view.value = render_error(change["new"]) if change["new"] else ""
 
-    @traitlets.observe("markdown")
+    @traitlets.observe("markdown")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _markdown_changed(self, _change: dict[str, Any]) -> None:
         if hasattr(self, "_conversation"):
             self._rebuild_history()
 
-    @traitlets.validate("thinking")
+    @traitlets.validate("thinking")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _valid_thinking(self, proposal: dict[str, Any]) -> dict[str, Any] | None:
-        value = proposal["value"]
+        value: dict[str, Any] | None = proposal["value"]
         if value is not None and value.get("type") not in ("enabled", "disabled", "adaptive"):
             raise traitlets.TraitError(f"thinking must be None, {{'type': 'disabled'}} or {{'type': 'enabled', "
                                        f"'budget_tokens': N}}, not {value!r}")

@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets
 from ipywidgets.widgets.widget_string import HTMLStyle
@@ -28,6 +28,8 @@ from .incremental import PartsUpdate
 __all__ = ["GROUP_SIZE", "HTMLParts"]
 
 GROUP_SIZE = 8
+
+_Model = TypeVar("_Model")
 
 
 class HTMLParts(ipywidgets.VBox):
@@ -66,9 +68,10 @@ class HTMLParts(ipywidgets.VBox):
     @property
     def html(self) -> str:
         """Everything shown, joined: the parts, then the open part."""
-        return "".join(part.value for part in self._parts) + self.tail.value
+        tail: str = self.tail.value  # ipywidgets has no type hints: an HTML widget's value is a str
+        return "".join(part.value for part in self._parts) + tail
 
-    def _own(self, widget: Any) -> Any:
+    def _own(self, widget: _Model) -> _Model:
         self._owned.append(widget)
         return widget
 

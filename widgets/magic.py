@@ -37,13 +37,14 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import shlex
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, kwds, magic_arguments
+from IPython.core.magic import Magics
 from traitlets import CaselessStrEnum, Int
 
 from .chat import Conversation, EmptyReply
@@ -53,7 +54,31 @@ from .messages import blocks_of_type
 from .streaming import describe_error
 from .usage import UsageTracker
 
-__all__ = ["AskFailed", "AskMagics", "AskSession", "AskStopped", "ask_session", "load_ipython_extension",
+if TYPE_CHECKING:  # pragma: no cover
+    from anthropic import Anthropic
+    from anthropic.types import Message
+
+    from .config import Settings
+    from .stream_view import StreamView
+    from .terminal_view import TerminalView
+
+    # IPython's magic decorators have no type hints (magic_arguments' at no version, the others not at the floor,
+    # 7.23): each returns the function (or class) it is given, marked for IPython. Declared so for the checker.
+    _Function = TypeVar("_Function", bound=Callable[..., Any])
+    _Class = TypeVar("_Class", bound=type)
+
+    def magics_class(cls: _Class) -> _Class: ...
+    def line_magic(func: _Function) -> _Function: ...
+    def line_cell_magic(func: _Function) -> _Function: ...
+    def no_var_expand(magic_func: _Function) -> _Function: ...
+    def magic_arguments(name: str | None = None) -> Callable[[_Function], _Function]: ...
+    def kwds(**kwds: Any) -> Callable[[_Function], _Function]: ...
+    def argument(*args: Any, **kwds: Any) -> Callable[[_Function], _Function]: ...
+else:
+    from IPython.core.magic import line_cell_magic, line_magic, magics_class, no_var_expand
+    from IPython.core.magic_arguments import argument, kwds, magic_arguments
+
+__all__ = ["AskFailed", "AskMagics", "AskSession", "AskStopped", "ReplyView", "ask_session", "load_ipython_extension",
            "thinking_option"]
 
 DEFAULT_MAX_TOKENS = 4096  # room for a thinking model: Ollama thinks by default and counts thinking in max_tokens
@@ -146,6 +171,19 @@ class AskStopped(KeyboardInterrupt):
         return [localized("ask.stopped", self.lang, error=self)]
 
 
+class ReplyView(Protocol):
+    """Where :meth:`AskSession.ask` shows a reply: a StreamView, a TerminalView, or your own class with ``consume``.
+
+    ``consume`` takes what ``client.messages.stream(...)`` returns and gives back the final ``Message``.
+
+    Example:
+        >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+        >>> view: ReplyView = TerminalView()
+    """
+
+    def consume(self, stream: Any) -> Message: ...
+
+
 class AskSession:
     """One conversation, its options and its usage tracker: what ``%%ask`` keeps for one IPython shell.
 
@@ -165,14 +203,15 @@ class AskSession:
         0
     """
 
-    def __init__(self, client: Any = None, *, tracker: UsageTracker | None = None, lang: str | None = None):
+    def __init__(self, client: Anthropic | None = None, *, tracker: UsageTracker | None = None,
+                 lang: str | None = None):
         self.lang = None if lang is None else language(lang)
         self.client = client
         self.tracker = tracker if tracker is not None else UsageTracker()
         self.conversation = Conversation()
         self.options = AskOptions()
-        self.last_message: Any = None
-        self._made_client: tuple[tuple[str, str], Any] | None = None
+        self.last_message: Message | None = None
+        self._made_client: tuple[tuple[str, str], Anthropic] | None = None
 
     @property
     def current_lang(self) -> str:
@@ -208,10 +247,11 @@ class AskSession:
             ...
             ValueError: --max-tokens must be at least 1, not 0
         """
-        changes = {name: value for name, value in
-                   {"model": model, "system": system, "max_tokens": max_tokens, "thinking": thinking}.items()
-                   if value is not None}
-        options = replace(AskOptions() if new else self.options, **changes)
+        kept = AskOptions() if new else self.options
+        options = AskOptions(model=kept.model if model is None else model,
+                             system=kept.system if system is None else system,
+                             max_tokens=kept.max_tokens if max_tokens is None else max_tokens,
+                             thinking=kept.thinking if thinking is None else thinking)
         if options.max_tokens is not None and options.max_tokens < 1:
             raise ValueError(f"--max-tokens must be at least 1, not {options.max_tokens}")
         if model is not None and not model.strip():
@@ -221,7 +261,8 @@ class AskSession:
             self.new()
         self.options = options
 
-    def request_options(self, *, max_tokens_default: int = DEFAULT_MAX_TOKENS, config: Any = None) -> dict[str, Any]:
+    def request_options(self, *, max_tokens_default: int = DEFAULT_MAX_TOKENS,
+                        config: Settings | None = None) -> dict[str, Any]:
         """``model``, ``max_tokens``, ``system`` and ``thinking`` as the next request will send them.
 
         Example:
@@ -256,7 +297,7 @@ class AskSession:
         return localized("ask.describe", lang, where=where, model=request["model"], max_tokens=request["max_tokens"],
                          thinking=thinking, system=system)
 
-    def ask(self, prompt: str, view: Any) -> Any:
+    def ask(self, prompt: str, view: ReplyView) -> Message:
         """Send ``prompt`` as the next user turn, show the reply in ``view``, return the ``Message``.
 
         On any failure (``KeyboardInterrupt`` included) the conversation is left as it was and the error re-raised.
@@ -281,7 +322,7 @@ class AskSession:
         self.last_message = message
         return message
 
-    def _client_for(self, config: Any) -> Any:
+    def _client_for(self, config: Settings) -> Anthropic:
         if self.client is not None:
             return self.client
         key = (config.base_url, config.api_key)
@@ -355,7 +396,7 @@ class AskMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell=shell, **kwargs)
         self.session = AskSession()
-        self.last_view: Any = None
+        self.last_view: StreamView | TerminalView | None = None
 
     @magic_arguments()
     @kwds(usage=ASK_USAGE)
@@ -421,8 +462,9 @@ class AskMagics(Magics):
             return False
         return self.output == "widget" or has_widget_frontend(self.shell)
 
-    def _view(self, *, text: bool, lang: str) -> Any:
+    def _view(self, *, text: bool, lang: str) -> StreamView | TerminalView:
         tracker = self.session.tracker
+        view: StreamView | TerminalView
         if self._uses_widgets(text):
             from IPython.display import display
 
@@ -449,10 +491,11 @@ def _unchanged(session: AskSession, lang: str) -> str:
     return localized("ask.unchanged_one" if count == 1 else "ask.unchanged_many", lang, count=count)
 
 
-def _parse(magic: Any, line: str, name: str) -> Any:
+def _parse(magic: Any, line: str, name: str) -> argparse.Namespace:
     """The options of ``line``, quoted the shell's way (``parse_argstring`` would keep the quotes in values)."""
+    parser: argparse.ArgumentParser = magic.parser  # what @magic_arguments attached to the magic method
     try:
-        return magic.parser.parse_args(shlex.split(line))
+        return parser.parse_args(shlex.split(line))
     except (UsageError, ValueError) as error:  # ValueError: an unclosed quote
         raise UsageError(f"{name}: {error} — `{name}?` lists the options") from None
 
@@ -468,7 +511,7 @@ def ask_session(shell: Any = None) -> AskSession:
         from IPython import get_ipython
 
         shell = get_ipython()
-    magics = None if shell is None else shell.magics_manager.registry.get(AskMagics.__name__)
+    magics: AskMagics | None = None if shell is None else shell.magics_manager.registry.get(AskMagics.__name__)
     if magics is None:
         raise RuntimeError("%%ask is not loaded in this shell: run `%load_ext ollama_anthropic_widgets` first")
     return magics.session

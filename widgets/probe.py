@@ -101,7 +101,7 @@ def _generated_text(message: Any) -> str:
 class _Session:
     """One probe run: the client without retries, the models, and a counter that keeps prompts distinct."""
 
-    def __init__(self, client: Any, model: str, vision_model: str | None):
+    def __init__(self, client: anthropic.Anthropic, model: str, vision_model: str | None):
         self.client, self.model, self.vision_model = client, model, vision_model or model
         self.counter = 0
 
@@ -405,8 +405,8 @@ class ProbeReport:
         return stylesheet_html() + render_table(self._title(), self.columns, self.rows)
 
 
-def probe(client: Any, model: str, *, vision_model: str | None = None, features: Iterable[str] | None = None,
-          timeout: float = 60.0) -> ProbeReport:
+def probe(client: anthropic.Anthropic, model: str, *, vision_model: str | None = None,
+          features: Iterable[str] | None = None, timeout: float = 60.0) -> ProbeReport:
     """Send one small live request per feature to ``client``'s server and report what it does.
 
     ``features`` picks a subset of :data:`FEATURES` (default: all, in table order); ``vision_model`` is used for

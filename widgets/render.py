@@ -34,7 +34,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import nh3
 
 from .i18n import language, localized
 
@@ -107,7 +110,7 @@ def _keep_safe_values(tag: str, attribute: str, value: str) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _sanitizer():
+def _sanitizer() -> nh3.Cleaner:
     import nh3  # imported on first use: keeps `import ollama_anthropic_widgets` cheap
 
     return nh3.Cleaner(tags=set(MARKDOWN_TAGS), attributes=_MARKDOWN_ATTRIBUTES,
@@ -136,7 +139,8 @@ def _cmark(text: str, *, sourcepos: bool = False) -> str:
     prepared = prepared.replace("![", "!" + _IMAGE_STAND_IN + "[")
     options = Options.CMARK_OPT_HARDBREAKS | (Options.CMARK_OPT_SOURCEPOS if sourcepos else 0)
     # safe mode (no CMARK_OPT_UNSAFE): cmark itself drops raw HTML and script: URLs
-    return cmarkgfm.markdown_to_html_with_extensions(prepared, options=options, extensions=_GFM_EXTENSIONS)
+    rendered: str = cmarkgfm.markdown_to_html_with_extensions(prepared, options=options, extensions=_GFM_EXTENSIONS)
+    return rendered  # cmarkgfm has no type hints: the annotation above states what it returns (a str)
 
 
 def markdown_to_html(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from contextlib import AsyncExitStack, ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
@@ -27,6 +27,11 @@ from .streaming import (
     message_from_result,
 )
 from .stylesheet import Stylesheet
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anthropic.types import Message
+
+    from .usage import UsageTracker
 
 __all__ = ["StreamView"]
 
@@ -116,7 +121,9 @@ class StreamView(widgets.VBox):
     frontend_updates = Int(0, help="How many messages that change the page were sent to the browser so far.")
     lang = Enum(LANGUAGES, default_value="en", help="Language of the view's own words (footer, status, errors).")
 
-    def __init__(self, *, markdown: bool = True, tracker: Any = None, update_interval: float = 0.07,
+    children: tuple[widgets.Widget, ...]  # the Box trait, declared for the checker (ipywidgets has no type hints)
+
+    def __init__(self, *, markdown: bool = True, tracker: UsageTracker | None = None, update_interval: float = 0.07,
                  busy_fraction: float = 0.05, clock: Clock = time.perf_counter, stylesheet: bool = True,
                  lang: str | None = None, **kwargs: Any):
         self._text_incremental = IncrementalHTML(markdown=markdown)
@@ -154,7 +161,7 @@ class StreamView(widgets.VBox):
 
     # -- consuming -------------------------------------------------------------------------------------------
 
-    def consume(self, stream: Any) -> Any:
+    def consume(self, stream: Any) -> Message:
         """Show ``stream`` as it arrives and return the final ``Message``; see the class docstring for failures.
 
         Example:
@@ -183,7 +190,7 @@ class StreamView(widgets.VBox):
             raise replacement from error
         return self._finish(message)
 
-    async def aconsume(self, stream: Any) -> Any:
+    async def aconsume(self, stream: Any) -> Message:
         """Async :meth:`consume` for ``AsyncAnthropic().messages.stream(...)``, entered or not.
 
         Example:
@@ -278,11 +285,12 @@ class StreamView(widgets.VBox):
     def _opening(self, event: Any, entered: Any) -> bool:
         """Take an event before the reply's first real one; True once it is clear who keeps the reply."""
         self._accumulator.feed(event)
-        if event.type == "message_start":
+        kind: str = event.type
+        if kind == "message_start":
             if getattr(type(entered), "current_message_snapshot", None) is not None:  # an SDK MessageStream
                 self._snapshot_stream = entered
             return True
-        return event.type != "ping"  # anything else first: no message_start, the accumulator keeps the reply
+        return kind != "ping"  # anything else first: no message_start, the accumulator keeps the reply
 
     def _current_result(self) -> StreamResult:
         if self._snapshot_stream is not None:
@@ -326,14 +334,14 @@ class StreamView(widgets.VBox):
         if not self._accumulator.started:
             raise RuntimeError(localized("stream.no_events", self.lang))
 
-    def _rebuilt_message(self) -> Any:
+    def _rebuilt_message(self) -> Message:
         """The SDK asserts it saw ``message_start``; llama.cpp's server sometimes skips it (a reply opening with an
         emoji). A reply that still ended with ``message_stop`` is complete: rebuild it from the events."""
         if not self._accumulator.stopped or self._accumulator.message_id is not None:
             raise
         return message_from_result(self._accumulator.result())
 
-    def _finish(self, message: Any) -> Any:
+    def _finish(self, message: Message) -> Message:
         result = self._result = self._current_result()
         with self.hold_trait_notifications():
             self._sync_traits(result)
@@ -453,8 +461,8 @@ class StreamView(widgets.VBox):
             sent += 1
         return sent + _show(widget, bool(value))
 
-    @observe("markdown")
-    def _markdown_changed(self, change: dict) -> None:
+    @observe("markdown")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
+    def _markdown_changed(self, change: dict[str, Any]) -> None:
         self._text_incremental = IncrementalHTML(markdown=change["new"])
         sent = self.text_parts.clear()
         if self.text:

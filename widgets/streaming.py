@@ -20,12 +20,15 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import describe_error, one_line
 from .i18n import language, localized
 from .messages import cached_prompt_tokens, prompt_tokens
 from .messages import field_of as _get
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anthropic.types import Message
 
 __all__ = ["DERIVED_EVENT_TYPES", "StreamAccumulator", "StreamInterrupted", "StreamResult", "Throttle",
            "describe_error", "interruption_message", "message_from_result", "tokens_per_second"]
@@ -442,7 +445,7 @@ def interruption_message(error: BaseException, result: StreamResult, *, lang: st
     return one_line(localized("stream.interrupted", lang, kept=kept, cause=cause))
 
 
-def message_from_result(result: StreamResult) -> Any:
+def message_from_result(result: StreamResult) -> Message:
     """Rebuild an ``anthropic.types.Message`` from a complete stream's :class:`StreamResult`.
 
     For servers that skip ``message_start`` (llama.cpp's server does when a reply begins with a character split

@@ -32,7 +32,7 @@ import sys
 import time
 import warnings
 from contextlib import ExitStack
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .i18n import language, localized
 from .render import footer_text, format_tool_input
@@ -45,6 +45,11 @@ from .streaming import (
     interruption_message,
     message_from_result,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from anthropic.types import Message
+
+    from .usage import UsageTracker
 
 __all__ = ["TerminalView"]
 
@@ -80,7 +85,7 @@ class TerminalView:
         ''
     """
 
-    def __init__(self, out: TextIO | None = None, *, tracker: Any = None, thinking_chars: int = 200,
+    def __init__(self, out: TextIO | None = None, *, tracker: UsageTracker | None = None, thinking_chars: int = 200,
                  dots_every: int = 200, flush_interval: float = 0.1, dim: bool | None = None,
                  clock: Clock = time.perf_counter, lang: str | None = None):
         self.out = out
@@ -104,7 +109,7 @@ class TerminalView:
             return self._accumulator.result(self._snapshot_stream.current_message_snapshot)
         return self._accumulator.result()
 
-    def consume(self, stream: Any) -> Any:
+    def consume(self, stream: Any) -> Message:
         """Print ``stream`` as it arrives and return the final ``Message``; see the class docstring for failures.
 
         Example:
@@ -129,7 +134,7 @@ class TerminalView:
                 if not self._accumulator.started:
                     raise RuntimeError(localized("stream.no_events", self.lang))
                 try:
-                    message = entered.get_final_message()
+                    message: Message = entered.get_final_message()
                 except AssertionError:  # no message_start (llama.cpp, some replies): rebuild the complete reply
                     if not self._accumulator.stopped:
                         raise

@@ -39,7 +39,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import traitlets
 
@@ -48,7 +48,12 @@ from .messages import field_of as _get
 from .streaming import tokens_per_second
 
 if TYPE_CHECKING:  # pragma: no cover
+    from anthropic import Anthropic, AsyncAnthropic
+    from matplotlib.figure import Figure
+
     from .usage_panel import UsagePanel
+
+_Client = TypeVar("_Client", "Anthropic", "AsyncAnthropic")
 
 COLUMNS = ("call", "label", "model", "input_tokens", "cached_input_tokens", "output_tokens", "stop_reason",
            "latency_s", "ttft_s", "output_tokens_per_s", "streamed", "error")
@@ -173,7 +178,7 @@ class UsageTracker(traitlets.HasTraits):
     calls = traitlets.Int(0, read_only=True, help="number of rows recorded")
 
     def __init__(self, **kwargs: Any):
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call, unused-ignore]  # untyped in traitlets < 5.10
         self._rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -197,14 +202,14 @@ class UsageTracker(traitlets.HasTraits):
             row["call"] = len(self._rows) + 1
             self._rows.append(row)
             count = len(self._rows)
-        self.set_trait("calls", count)
+        self.set_trait("calls", count)  # type: ignore[no-untyped-call, unused-ignore]  # untyped in traitlets < 5.10
         return dict(row)
 
     def clear(self) -> None:
         """Forget every row."""
         with self._lock:
             self._rows = []
-        self.set_trait("calls", 0)
+        self.set_trait("calls", 0)  # type: ignore[no-untyped-call, unused-ignore]  # untyped in traitlets < 5.10
 
     def summary(self) -> dict[str, Any]:
         """Totals: calls, input/output/total tokens, latency, mean TTFT and tok/s, stop reasons."""
@@ -219,7 +224,7 @@ class UsageTracker(traitlets.HasTraits):
         """
         return rows_to_csv(self.rows, path)
 
-    def chart(self):
+    def chart(self) -> Figure:
         """A matplotlib ``Figure``: stacked input/output bars per call, cumulative line, tok/s panel.
 
         Example:
@@ -245,7 +250,7 @@ class UsageTracker(traitlets.HasTraits):
 
         return UsagePanel(self, min_interval_s=min_interval_s, stylesheet=stylesheet, lang=lang)
 
-    def watch(self, client: Any, *, label: str = "") -> Any:
+    def watch(self, client: _Client, *, label: str = "") -> _Client:
         """A copy of ``client`` (``Anthropic`` or ``AsyncAnthropic``) whose every Messages call is recorded.
 
         Works for ``messages.create`` and ``messages.stream`` (and ``create(stream=True)``); rows get ``label``.
@@ -261,7 +266,7 @@ class UsageTracker(traitlets.HasTraits):
                             f"not {type(client).__name__}")
         from .usage_middleware import UsageMiddleware  # here: it imports anthropic, which only watch() needs
 
-        return with_middleware(UsageMiddleware(self, label))
+        return client.with_middleware(UsageMiddleware(self, label))
 
 
 _MOVED = {"usage_figure": "usage_chart", "figure_png": "usage_chart", "UsagePanel": "usage_panel"}

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
-def usage_figure(rows: list[Mapping[str, Any]]):
+def usage_figure(rows: Sequence[Mapping[str, Any]]) -> Figure:
     """A matplotlib ``Figure`` (object-oriented API, no pyplot state): tokens per call and speed.
 
     Top: stacked input/output token bars per call, with the cumulative total on a twin axis (a line).
@@ -32,8 +36,10 @@ def usage_figure(rows: list[Mapping[str, Any]]):
     figure = Figure(figsize=(7.5, 5.0))
     # Fixed margins instead of layout="constrained": a third cheaper per render, and the live panel redraws often.
     figure.subplots_adjust(left=0.11, right=0.88, top=0.93, bottom=0.1, hspace=0.12)
-    tokens_axes, speed_axes = figure.subplots(2, 1, sharex=True, height_ratios=(2, 1))
-    cumulative_axes = tokens_axes.twinx()
+    # two rows give an array of two Axes, which matplotlib's stubs cannot say (a union at 3.8, Any since)
+    tokens_axes, speed_axes = cast("Sequence[Axes]", figure.subplots(2, 1, sharex=True, height_ratios=(2, 1)))
+    # an Axes; matplotlib 3.8's stubs said _AxesBase (the floor only: newer ones need no ignore, hence unused-ignore)
+    cumulative_axes: Axes = tokens_axes.twinx()  # type: ignore[assignment, unused-ignore]
     calls = [row.get("call") or index + 1 for index, row in enumerate(rows)]
     inputs = [row.get("input_tokens") or 0 for row in rows]
     outputs = [row.get("output_tokens") or 0 for row in rows]
@@ -64,7 +70,7 @@ def usage_figure(rows: list[Mapping[str, Any]]):
     return figure
 
 
-def figure_png(figure, dpi: int = 80) -> bytes:
+def figure_png(figure: Figure, dpi: int = 80) -> bytes:
     """The figure as PNG bytes (for an ``ipywidgets.Image``).
 
     Example:

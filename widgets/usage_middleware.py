@@ -36,12 +36,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx2
-from anthropic import Middleware
+from anthropic import APIRequest, APIResponse, AsyncAPIResponse, AsyncCallNext, CallNext, Middleware
 
 from .errors import one_line
 from .streaming import StreamAccumulator, StreamResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from anthropic.types import Message
+
     from .usage import UsageTracker
 
 # The SDK marks `.with_streaming_response` calls with this request header: their body is the caller's to read.
@@ -154,17 +156,18 @@ class UsageMiddleware(Middleware):
     def __init__(self, tracker: UsageTracker, label: str = ""):
         self.tracker, self.label = tracker, label
 
-    def _applies(self, request: Any) -> bool:
+    def _applies(self, request: APIRequest) -> bool:
         return is_messages_call(request) and dict(request.headers).get(_RAW_RESPONSE_HEADER) != "stream"
 
     @staticmethod
-    def _prepared(request: Any) -> Any:
+    def _prepared(request: APIRequest) -> APIRequest:
         """A stream is asked for uncompressed: the bytes the meter reads are then the events themselves."""
         if not request.stream:
             return request
         return request.copy(headers={**dict(request.headers), "Accept-Encoding": "identity"})
 
-    def _follow(self, request: Any, response: Any, started_at: float) -> bool:
+    def _follow(self, request: APIRequest, response: APIResponse[Any] | AsyncAPIResponse[Any],
+                started_at: float) -> bool:
         """Meter a successful stream; True when the response is a successful plain reply, to be parsed."""
         if not response.http_response.is_success:
             return False  # the SDK raises its error for the caller
@@ -183,10 +186,10 @@ class UsageMiddleware(Middleware):
         raw.stream = MeteredBody(raw.stream, meter)
         return False
 
-    def _record(self, result: Any, latency_s: float | None = None) -> None:
+    def _record(self, result: StreamResult | Message, latency_s: float | None = None) -> None:
         self.tracker.record(result, latency_s=latency_s, label=self.label)
 
-    def handle(self, request: Any, call_next: Any) -> Any:
+    def handle(self, request: APIRequest, call_next: CallNext) -> APIResponse[Any]:
         if not self._applies(request):
             return call_next(request)
         request, started_at = self._prepared(request), time.perf_counter()
@@ -199,7 +202,7 @@ class UsageMiddleware(Middleware):
             self._record(message, latency_s=time.perf_counter() - started_at)
         return response
 
-    async def handle_async(self, request: Any, call_next: Any) -> Any:
+    async def handle_async(self, request: APIRequest, call_next: AsyncCallNext) -> AsyncAPIResponse[Any]:
         if not self._applies(request):
             return await call_next(request)
         request, started_at = self._prepared(request), time.perf_counter()

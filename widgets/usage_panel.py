@@ -52,7 +52,8 @@ class UsagePanel(ipywidgets.HBox):
         self._last_render = -math.inf
         self._render_cost = 0.0
         self._pending = False
-        tracker.observe(self._on_calls, "calls")
+        # untyped in traitlets < 5.10 (the floor is 5.4), typed since: hence "unused-ignore" too
+        tracker.observe(self._on_calls, "calls")  # type: ignore[no-untyped-call, unused-ignore]
         self.refresh()
 
     def refresh(self) -> None:

@@ -34,8 +34,8 @@ test: engine lint
 
 # The lessons as a learner with Ollama sees them: tests/ollama_double.py in front of the engine (see conftest.py).
 test-ollama: engine
-	$(BIN)/python -m pytest notebooks --ollama-double llama3.2
-	$(BIN)/python -m pytest notebooks --ollama-double qwen3
+	$(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
+	$(BIN)/python -m pytest notebooks/en --ollama-double qwen3
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

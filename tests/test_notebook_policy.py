@@ -11,7 +11,11 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EDITIONS = ("en", "zh")  # notebooks/en and notebooks/zh: one program, two commentaries (tests/test_editions.py)
+NOTEBOOKS = sorted(path for edition in EDITIONS for path in (ROOT / "notebooks" / edition).glob("[0-9][0-9]_*.ipynb"))
+# The recurring headings, per edition (notebooks/GLOSSARY.md fixes the Chinese ones).
+OPENINGS = {"en": ("what you will learn", "what you will find"), "zh": ("本课你将学到",)}
+TRY_IT = {"en": r"^#+ .*try it", "zh": r"^#+ .*动手试试"}
 DELIBERATE = "deliberate /v1 mistake"
 
 
@@ -19,7 +23,7 @@ def test_there_are_lessons():
     assert len(NOTEBOOKS) >= 1
 
 
-@pytest.fixture(params=NOTEBOOKS, ids=lambda path: path.name)
+@pytest.fixture(params=NOTEBOOKS, ids=lambda path: f"{path.parent.name}/{path.name}")
 def notebook(request):
     return request.param, nbformat.read(request.param, as_version=nbformat.NO_CONVERT)
 
@@ -43,9 +47,10 @@ def test_lesson_shape(notebook):
     path, nb = notebook
     markdown = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
     assert markdown and markdown[0].startswith(f"# {path.name[:2]}"), "first cell: '# NN · Title'"
+    edition = path.parent.name
     opening = (markdown[0] + "\n" + (markdown[1] if len(markdown) > 1 else "")).lower()
-    assert "what you will learn" in opening or "what you will find" in opening, "say what the lesson teaches"
-    assert any(re.search(r"^#+ .*try it", text, re.IGNORECASE | re.MULTILINE) for text in markdown), "a Try it section"
+    assert any(words in opening for words in OPENINGS[edition]), "say what the lesson teaches"
+    assert any(re.search(TRY_IT[edition], text, re.IGNORECASE | re.MULTILINE) for text in markdown), "a Try it section"
     assert nb.cells[-1].cell_type == "code", "the Try it cell is runnable"
 
 
@@ -81,7 +86,9 @@ def test_policy_check_catches_a_v1_client():
     assert list(_anthropic_base_urls('c = anthropic.Anthropic(base_url=url + "/v1")')) == ["url + '/v1'"]
 
 
-def test_readme_lesson_map_lists_every_notebook():
+def test_readme_lesson_map_links_every_english_lesson():
+    """README.md maps the English edition; README.zh-CN.md the Chinese one (tests/test_editions.py checks that)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    missing = [path.name for path in NOTEBOOKS if path.name not in readme]
-    assert not missing, f"README lesson map lacks {missing}"
+    english = [path.name for path in NOTEBOOKS if path.parent.name == "en"]
+    missing = [name for name in english if f"(notebooks/en/{name})" not in readme]
+    assert not missing, f"README lesson map lacks links to {missing}"

@@ -58,9 +58,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "artifacts" / "browser"
 LAB_PORT = int(os.environ.get("LAB_TEST_PORT") or int(os.environ.get("ENGINE_TEST_PORT", "18435")) + 100)
-STREAMING_LESSON = "02_streaming.ipynb"
-CHAT_LESSON = "11_streaming_chat.ipynb"
-IMAGES_LESSON = "07_images.ipynb"
+STREAMING_LESSON = "en/02_streaming.ipynb"  # the editions share one program: the English one is run
+CHAT_LESSON = "en/11_streaming_chat.ipynb"
+IMAGES_LESSON = "en/07_images.ipynb"
 LONG_PROMPT = "Write a very long story about a dragon who learns to cook. Use many chapters."
 PAYLOAD = "<img src=x onerror=alert(1)>"
 CONTROL_PAYLOAD = "<img src=y onerror=alert(2)>"
@@ -157,7 +157,8 @@ def prepare_copies(workdir: Path) -> Path:
     shutil.copytree(LESSONS, notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     streaming = notebooks / STREAMING_LESSON
     if streaming.exists():
-        (notebooks / "browser_injection_exchange.json").write_text(json.dumps(injected_exchange()), encoding="utf-8")
+        exchange = json.dumps(injected_exchange())
+        (streaming.parent / "browser_injection_exchange.json").write_text(exchange, encoding="utf-8")
         nb = nbformat.read(streaming, as_version=4)
         nb.cells.append(nbformat.v4.new_code_cell(INJECTION_CELL.format(root=str(ROOT))))
         nb.cells.append(nbformat.v4.new_code_cell(CONTROL_CELL.format(payload=CONTROL_PAYLOAD)))

@@ -70,7 +70,8 @@ def recorded_text_deltas(recording: str = "stream_poem") -> list[str]:
 
 
 def constructed_exchanges(thinking: list[str], text: list[str]) -> list[dict[str, Any]]:
-    """One streamed reply shaped as Ollama streams it (facts.md §1): a thinking block made of the ``thinking``
+    """One streamed reply shaped as Ollama streams it (v0.32.15 anthropic/anthropic.go StreamConverter): a thinking
+    block made of the ``thinking``
     deltas (none if empty), then a text block made of the ``text`` deltas."""
     request = load_recording("stream_poem")["exchanges"][0]["request"]
     events: list[dict[str, Any]] = [

@@ -2,7 +2,8 @@
 
 The server runs on loopback with the token disabled (test only), on a temporary copy of the notebooks, with
 its own settings, workspaces and runtime folders, so nothing the learner has (open tabs, settings, the
-notebooks themselves) is read or written. Selectors and pitfalls: ``facts.md`` section 7.
+notebooks themselves) is read or written. The selectors and pitfalls are noted where they are used
+(e.g. wait for the kernel's name before Run All, disable autosave).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
     python tests/recordings/build_chat_transcripts.py
 
 The embedded engine cannot think and would not echo hostile HTML on demand, so these follow Ollama's wire format
-exactly as ``build_ollama_transcripts.py`` does (facts.md §1): a non-streamed reply whose text carries XSS
+exactly as ``build_ollama_transcripts.py`` does (Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py)): a non-streamed reply whose text carries XSS
 payloads, and a streamed qwen3-style reply that spends all of ``max_tokens`` thinking (no text block at all).
 """
 
@@ -33,7 +33,7 @@ def xss_create() -> None:
                                 {"type": "text", "text": XSS_TEXT}],
                     "stop_reason": "end_turn", "usage": {"input_tokens": estimate(messages), "output_tokens": 71}})
     save_recording("chat_xss_create",
-                   "constructed per facts.md §1 (Ollama v0.14+ wire format), not recorded: non-streamed POST "
+                   "constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py), not recorded: non-streamed POST "
                    "/v1/messages built by tests/recordings/build_chat_transcripts.py; hostile model output: a "
                    "thinking block and a text block with XSS payloads (what a prompt-injected model could send)",
                    [exchange(request, 200, JSON, body)])
@@ -45,7 +45,7 @@ def thinking_only_stream() -> None:
     reply = Converter("msg_4a61f0e8b29c7d35a1e0c6b7", "qwen3", estimate(messages))
     reply.thinking("The user wants Euclid's proof. Suppose finitely many primes p1 ... pn, multiply them, add one")
     save_recording("chat_thinking_only_stream",
-                   "constructed per facts.md §1 (Ollama v0.14+ wire format), not recorded: streamed POST "
+                   "constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py), not recorded: streamed POST "
                    "/v1/messages built by tests/recordings/build_chat_transcripts.py after Ollama's StreamConverter; "
                    "a qwen3-style reply that spends max_tokens on its thinking block: no text block, stop_reason "
                    "max_tokens",

@@ -3,8 +3,9 @@
 Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings/:
 - chat_stream_two_turns, chat_create_two_turns: recorded from the embedded engine (tests/recordings/record_chat.py);
 - error_500_image: recorded from the engine (image block to a text-only model);
-- ollama_error_404_unknown_model, ollama_stream_xss, chat_xss_create, chat_thinking_only_stream: constructed per
-  facts.md §1 in Ollama's wire format (build_ollama_transcripts.py, build_chat_transcripts.py);
+- ollama_error_404_unknown_model, ollama_stream_xss, chat_xss_create, chat_thinking_only_stream: constructed
+  in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py)
+  (build_ollama_transcripts.py, build_chat_transcripts.py);
 - ollama_stream_thinking_text: constructed the same way (a qwen3-style reply: thinking, then text);
 - the 404 with a hostile model name below is built in this file, in the same format (Ollama echoes the name).
 The replayer serves responses in order and checks the path only; where a test pairs a request with a response
@@ -319,7 +320,8 @@ def upload(chat: ChatWidget, name: str = "dot.png", data: bytes | None = None) -
 
 
 def test_attached_image_goes_into_the_user_turn_and_is_cleared_after_success():
-    # The response was recorded for a text-only request: the engine has no vision projector (facts.md §3).
+    # The response was recorded for a text-only request: the engine has no vision projector (llama-server answers
+    # 500: tests/recordings/error_500_image.json).
     client, replayer = replay_client(exchanges("chat_create_two_turns", 0))
     chat = ChatWidget(client, MODEL, max_tokens=64, stream=False, images=True)
     upload(chat)
@@ -505,7 +507,8 @@ def test_hostile_error_message_is_escaped():
     hostile = "<img src=x onerror=alert(1)>"
     body = json.dumps({"type": "error", "error": {"type": "not_found_error", "message": f"model '{hostile}' not found"},
                        "request_id": "req_0123456789abcdef01234567"})
-    # Built here in Ollama's error format (facts.md §1): Ollama echoes the requested model name in the message.
+    # Built here in Ollama's error format (v0.32.15 middleware/anthropic.go writeError): Ollama echoes the requested
+    # model name in the message.
     exchange = {"request": {"method": "POST", "path": "/v1/messages", "json": None},
                 "response": {"status": 404, "headers": {"content-type": "application/json"}, "body": body}}
     client, _ = replay_client([exchange])

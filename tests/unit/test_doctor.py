@@ -1,6 +1,7 @@
 """Each diagnosis of ollama_anthropic_widgets.doctor.check_connection, against scripted HTTP replies.
 
-Ollama replies are shaped per ../shared/facts.md §1 (Ollama v0.14+: /api/version, /api/tags, the Anthropic
+Ollama replies are shaped as Ollama v0.32.15 answers (server/routes.go, middleware/anthropic.go: /api/version,
+/api/tags, the Anthropic
 error JSON, the plain-text "404 page not found" of an unknown route). The llama.cpp replies copy what the
 embedded engine (llama-server from llama-cpp-python 0.3.36's vendored llama.cpp) answered on 2026-11-26.
 """

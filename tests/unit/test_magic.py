@@ -5,7 +5,8 @@ Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings
   are what the magic must send, byte for byte as JSON;
 - stream_poem, error_404_base_url_v1, error_500_image: recorded from the engine;
 - ollama_stream_thinking_text, ollama_error_404_unknown_model, chat_thinking_only_stream, ollama_stream_tool_use:
-  constructed per facts.md §1 in Ollama's wire format (build_ollama_transcripts.py, build_chat_transcripts.py).
+  constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py)
+  (build_ollama_transcripts.py, build_chat_transcripts.py).
 The replayer serves responses in order and checks the path only; where a test pairs a request with a response
 recorded for another request, it says so. Nothing here writes model text, except the escape-sequence test, which
 edits one delta of a recorded stream and says so.

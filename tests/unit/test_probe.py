@@ -1,6 +1,7 @@
 """probe() against replayed responses, through the real SDK.
 
-The Ollama responses here are constructed per facts.md §1 (Ollama v0.14+ wire format; not recorded): ids msg_…,
+The Ollama responses here are constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table
+in tests/ollama_double.py); not recorded: ids msg_…,
 tool ids call_…, content in order thinking/text/tool_use, usage with only input/output tokens, no stop_sequence
 key, SSE without ping, errors as {"type":"error","error":{…},"request_id":"req_…"} with the HTTP status kept, and
 a plain-text "404 page not found" for routes Ollama lacks. ``probe_engine`` is recorded from the embedded engine.

@@ -1,8 +1,9 @@
 """Rendering: model output is untrusted, so every produced HTML string is parsed and checked for live content.
 
-"Live" means what runs or loads in a browser that sets ``innerHTML`` (ipywidgets.HTML in JupyterLab 4, facts.md
-§5): script-like tags, images/iframes/objects, ``on*`` event attributes, and links whose scheme is not
-http/https/mailto. The hostile transcript ``ollama_stream_xss`` is constructed per facts.md §1, not recorded.
+"Live" means what runs or loads in a browser that sets ``innerHTML`` (ipywidgets.HTML in JupyterLab 4: its
+view sets innerHTML, which tests/browser shows with a positive control): script-like tags, images/iframes/objects,
+``on*`` event attributes, and links whose scheme is not
+http/https/mailto. The hostile transcript ``ollama_stream_xss`` is constructed in Ollama's wire format, not recorded.
 """
 
 from __future__ import annotations

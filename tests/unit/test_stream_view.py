@@ -1,7 +1,8 @@
 """StreamView without a server or browser: recordings replayed through the real SDK, assertions on trait values.
 
 Recordings: stream_poem, stream_max_tokens, create_hello, error_500_image, error_404_base_url_v1 — real traffic
-from the embedded engine; ollama_* — constructed per facts.md §1; the 2,000-event stream of the throttle test is
+from the embedded engine; ollama_* — constructed in Ollama's wire format (v0.32.15); the 2,000-event stream of the
+throttle test is
 derived from stream_poem (tests/stream_samples.py says how).
 """
 

@@ -2,7 +2,7 @@
 real SDK (tests/replay.py; each recording names its source), plus the same events as plain dicts.
 
 Recordings: stream_poem, stream_max_tokens, create_hello, error_500_image, error_404_base_url_v1 — real traffic
-from the embedded engine (tests/recordings/record_engine.py); ollama_* — constructed per facts.md §1
+from the embedded engine (tests/recordings/record_engine.py); ollama_* — constructed in Ollama's wire format (v0.32.15)
 (tests/recordings/build_ollama_transcripts.py).
 """
 

@@ -2,7 +2,8 @@
 
 Traffic: ``tests/recordings/usage_create_stream.json`` (real exchanges with the embedded engine, see its
 "source"): a create, a stream, and a create that hits max_tokens. The one HTTP 500 below is built by hand in
-Ollama's error shape (facts.md §1: ``{"type": "error", "error": {...}, "request_id": ...}``, status kept).
+Ollama's error shape (v0.32.15 middleware/anthropic.go: ``{"type": "error", "error": {...}, "request_id": ...}``,
+status kept).
 """
 
 from __future__ import annotations

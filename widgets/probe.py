@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
+import httpx2
 
 from .errors import error_summary, one_line
 from .messages import field_of as _get
@@ -405,6 +406,22 @@ class ProbeReport:
         return stylesheet_html() + render_table(self._title(), self.columns, self.rows)
 
 
+def _run_feature(name: str, session: _Session) -> tuple[str, str]:
+    """One feature's check, tried a second time when the server dropped a kept-alive connection.
+
+    llama.cpp's server sometimes closes the connection a stream left open, and the next request on it fails with
+    "Server disconnected" (httpx2.RemoteProtocolError) — seen here in about half of the probe runs, always right
+    after the streaming row. With retries off, that one request would mark the server unreachable. A refused
+    connection (nothing listening) is not retried.
+    """
+    try:
+        return FEATURES[name](session)
+    except anthropic.APIConnectionError as error:
+        if not isinstance(error.__cause__, httpx2.RemoteProtocolError):
+            raise
+    return FEATURES[name](session)
+
+
 def probe(client: anthropic.Anthropic, model: str, *, vision_model: str | None = None,
           features: Iterable[str] | None = None, timeout: float = 60.0) -> ProbeReport:
     """Send one small live request per feature to ``client``'s server and report what it does.
@@ -434,7 +451,7 @@ def probe(client: anthropic.Anthropic, model: str, *, vision_model: str | None =
             rows.append({"feature": name, "outcome": "error", "detail": f"not tried: {unreachable}"})
             continue
         try:
-            outcome, detail = FEATURES[name](session)
+            outcome, detail = _run_feature(name, session)
         except Exception as error:  # a rejected feature is a row of the table, never a crash
             outcome, detail = "error", _rejection(error)
             if isinstance(error, anthropic.APIConnectionError):

@@ -314,6 +314,25 @@ def test_unreachable_server_is_tried_once():
     assert all(row["outcome"] == "error" and row["detail"].startswith("not tried:") for row in report.rows[1:])
 
 
+def test_a_dropped_kept_alive_connection_is_retried_once_not_taken_for_an_unreachable_server():
+    # llama-server sometimes closes the connection a stream left open; the next request then fails with
+    # "Server disconnected" (httpx2.RemoteProtocolError). Seen in about half of the probe runs against the engine.
+    calls = []
+
+    def drop_first(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            raise httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx2.Response(200, content=reply([text("hi")])["response"]["body"], headers=JSON)
+
+    client = anthropic.Anthropic(base_url="http://probe.invalid", api_key="ollama",
+                                 http_client=httpx2.Client(transport=httpx2.MockTransport(drop_first)))
+    report = probe(client, "m", features=["basic create", "system as text blocks"])
+    assert report["basic create"]["outcome"] == "works", report.rows
+    assert not any(row["detail"].startswith("not tried:") for row in report.rows)
+    assert len(calls) >= 3  # the dropped request, its retry, then the next feature
+
+
 def test_unknown_feature_names_are_rejected_before_any_request():
     client, replayer = replay_client([])
     with pytest.raises(ValueError, match="unknown probe feature"):

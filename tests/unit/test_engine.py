@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import socket
 import subprocess
 import sys
@@ -86,15 +87,74 @@ def test_missing_build_tools_name_the_packages(engine, monkeypatch):
     assert "apt-get install cmake" in message and "apt-get install g++" in message
 
 
-def test_build_stamp_tracks_portability_and_cpu(engine):
+X86_CPUINFO = ("processor\t: 0\nmodel name\t: Some x86-64 CPU\n"
+               "flags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c bmi1 bmi2 popcnt\n")
+OLD_X86_CPUINFO = X86_CPUINFO.replace(" avx avx2 fma f16c", "").replace(" bmi2", "")  # e.g. a Celeron N4000
+
+
+def on_cpu(monkeypatch, engine, text: str, machine: str = "x86_64") -> None:
+    monkeypatch.setattr(engine, "cpuinfo", lambda: text)
+    monkeypatch.setattr(engine.platform, "machine", lambda: machine)
+
+
+def test_one_portable_build_for_every_cpu_that_runs_it(engine, monkeypatch):
+    on_cpu(monkeypatch, engine, X86_CPUINFO)
+    wanted = engine.wanted_build()
+    assert "-DGGML_NATIVE=OFF" in wanted["flags"] and wanted["cpu"] is None
+    on_cpu(monkeypatch, engine, X86_CPUINFO.replace("Some x86-64 CPU", "Another CPU") + "flags\t\t: avx512f\n")
+    assert engine.wanted_build() == wanted, "a portable cache moved to another capable CPU stays valid"
+    on_cpu(monkeypatch, engine, "processor\t: 0\nFeatures\t: fp asimd\n", machine="aarch64")
+    assert engine.wanted_build() == wanted
+    on_cpu(monkeypatch, engine, "", machine="x86_64")  # no /proc/cpuinfo: macOS
+    assert engine.wanted_build() == wanted
+
+
+def test_a_cpu_without_avx2_gets_a_native_build_tied_to_it(engine, monkeypatch):
+    on_cpu(monkeypatch, engine, OLD_X86_CPUINFO)
+    assert not engine.cpu_runs_portable_build()
+    wanted = engine.wanted_build()
+    assert "-DGGML_NATIVE=ON" in wanted["flags"] and wanted["cpu"] == engine.cpu_fingerprint()
+    on_cpu(monkeypatch, engine, OLD_X86_CPUINFO.replace("Some x86-64 CPU", "Another old CPU"))
+    assert engine.wanted_build()["cpu"] != wanted["cpu"], "a native cache moved to another CPU is rebuilt"
+
+
+def installed(engine, stamp: dict) -> dict:
     p = engine.paths()
-    p["binary"].parent.mkdir(parents=True)
+    p["binary"].parent.mkdir(parents=True, exist_ok=True)
     p["binary"].write_text("binary")
-    p["stamp"].write_text(__import__("json").dumps(engine.wanted_build(portable=False)))
-    assert engine.build_is_current(p, portable=False)
-    assert not engine.build_is_current(p, portable=True), "a native build is not the portable one Binder needs"
+    p["stamp"].write_text(json.dumps(stamp))
+    return p
+
+
+def test_a_stale_native_build_is_rebuilt_portable(engine, monkeypatch):
+    on_cpu(monkeypatch, engine, X86_CPUINFO)
+    portable = engine.wanted_build()
+    # What the previous engine.py wrote after `make engine`: a native build for this CPU.
+    native = {**portable, "flags": engine.CMAKE_FLAGS + ["-DGGML_NATIVE=ON"], "cpu": engine.cpu_fingerprint()}
+    p = installed(engine, native)
+    assert not engine.build_is_current(p)
+
+    def building(*_args, **_kwargs):
+        raise engine.EngineError("the build started")
+
+    monkeypatch.setattr(engine, "require_build_tools", lambda: None)
+    monkeypatch.setattr(engine, "fetch", building)
+    with pytest.raises(engine.EngineError, match="the build started"):
+        engine.install_server(p)
+
+    p["stamp"].write_text(json.dumps(portable))
+    assert engine.build_is_current(p)
+    engine.install_server(p)  # current: no build (fetch would raise)
     p["stamp"].write_text("{not json")
-    assert not engine.build_is_current(p, portable=False)
+    assert not engine.build_is_current(p)
+
+
+def test_the_build_ignores_a_jobserver_from_make_j2(engine, monkeypatch, tmp_path):
+    monkeypatch.setenv("MAKEFLAGS", " -j2 --jobserver-auth=3,4")
+    log = tmp_path / "build.log"
+    engine.run_build_step([sys.executable, "-c", "import os; print('MAKEFLAGS', os.environ.get('MAKEFLAGS'))"],
+                          log, "build")
+    assert "MAKEFLAGS None" in log.read_text()
 
 
 def test_start_refuses_a_busy_port(engine):
@@ -130,6 +190,20 @@ def test_crash_at_start_shows_the_log(engine):
     assert not engine.pid_file(p, port).exists()
 
 
+def test_a_binary_built_for_another_cpu_says_how_to_rebuild(engine):
+    p = engine.paths()
+    p["binary"].parent.mkdir(parents=True)
+    p["binary"].write_text("#!/bin/sh\nkill -ILL $$\n")  # what an AVX2 binary does on a CPU without AVX2
+    p["binary"].chmod(0o755)
+    p["model"].parent.mkdir(parents=True)
+    p["model"].write_text("not a gguf")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(engine.EngineError, match="instruction this CPU lacks(.|\n)*engine.py install"):
+        engine.start(port, timeout=10)
+
+
 def test_stop_never_kills_a_process_it_did_not_start(engine):
     p = engine.paths()
     p["run"].mkdir(parents=True)
@@ -158,6 +232,6 @@ def test_message_start_fix_applies_once_and_refuses_a_changed_source(engine, tmp
 
 
 def test_the_build_stamp_changes_with_the_patches(engine, monkeypatch):
-    before = engine.wanted_build(portable=False)
+    before = engine.wanted_build()
     monkeypatch.setattr(engine, "SERVER_PATCHES", engine.SERVER_PATCHES[:-1])
-    assert engine.wanted_build(portable=False) != before, "a changed fix must trigger a rebuild"
+    assert engine.wanted_build() != before, "a changed fix must trigger a rebuild"

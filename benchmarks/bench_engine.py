@@ -5,7 +5,7 @@
 Starts the engine installed in ``$ENGINE_HOME`` (``scripts/engine.py``, one thread unless ``ENGINE_THREADS`` says
 otherwise) on its own port and stops it again. Each run sends two completions (no prompt cache, fixed seed):
 - prompt: a 262-token prompt with 1 token to generate: prompt tokens per second;
-- output: a 12-token prompt and exactly 200 generated tokens (``ignore_eos``): output tokens per second.
+- output: a 14-token prompt and exactly 200 generated tokens (``ignore_eos``): output tokens per second.
 Two figures for each: llama-server's own timers (``timings``, wall time), and tokens per CPU second of the server
 process (from /proc), which a machine shared with other jobs disturbs far less. Median with the lowest and
 highest run; one warm-up run first (page cache, first allocations).

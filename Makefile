@@ -9,7 +9,7 @@ BOTH   := $(MAKE) --no-print-directory -j2
 help:
 	@echo "make lab     install everything, use Ollama or start the embedded engine, open JupyterLab"
 	@echo "make test    install everything and run lint, unit tests, live tests and every notebook (nbval)"
-	@echo "make engine  build/fetch the embedded engine only (cached; first time ~5 min on 2 cores)"
+	@echo "make engine  build/fetch the embedded engine only (cached; first time 3-4 min on 2 cores)"
 	@echo "make bench   print the kit's and the engine's performance figures"
 
 # The bare venv is all scripts/engine.py needs (standard library + pip), so the engine can build meanwhile.

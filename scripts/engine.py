@@ -4,7 +4,7 @@
 It speaks Anthropic's Messages API (``POST /v1/messages``) on loopback, so every lesson and widget runs
 against a real model when Ollama is not installed (CI, Binder, a fresh laptop).
 
-    python scripts/engine.py install          # build llama-server + fetch the model (first time ~6 min)
+    python scripts/engine.py install          # build llama-server + fetch the model (first time ~4 min)
     python scripts/engine.py start [--port N] # serve on 127.0.0.1:N (default 18434), wait until healthy
     python scripts/engine.py env [--port N]   # print the OLLAMA_* variables that point lessons at it
     python scripts/engine.py status           # what is installed, what runs where
@@ -319,7 +319,7 @@ def install_server(p: dict[str, Path]) -> None:
         return
     require_build_tools()
     sdist = fetch(LLAMA_SDIST, p["downloads"], binary_only=False)
-    say("building llama-server from source: the first build takes about 5 minutes on 2 cores")
+    say("building llama-server from source: the first build takes 3-4 minutes on 2 cores")
     work = Path(tempfile.mkdtemp(prefix="build-", dir=p["home"]))
     try:
         src = work / "src"

@@ -9,7 +9,7 @@ alike, so the image's cache is seeded with copies of the suite's build and model
 ``postBuild`` wants (same sdist, patches and flags: the engine compares build stamps). ``postBuild`` then runs for
 real, finds the build current and takes seconds; the build itself is the code ``make engine`` ran for the suite.
 Without a current suite build (or with ``BINDER_TEST_ENGINE_HOME`` set to an empty folder) ``postBuild`` builds
-from scratch, about 5 minutes on 2 cores; the pinned downloads are copied from the suite's cache when present.
+from scratch, 3-4 minutes on 2 cores; the pinned downloads are copied from the suite's cache when present.
 
 Memory. mybinder.org guarantees 1 GB per session (2 GB is the ceiling, not a promise). One test starts JupyterLab
 through ``start``, runs two lessons in two kernels against the engine and adds up the peak memory of the engine,

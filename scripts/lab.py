@@ -4,20 +4,52 @@
 Order: a server named by OLLAMA_BASE_URL; otherwise Ollama at http://localhost:11434 if it answers; otherwise
 the embedded engine, started for this session and stopped when JupyterLab exits. The choice reaches every
 notebook through the OLLAMA_* environment variables.
+
+    python scripts/lab.py [JupyterLab options]   # the above; `make lab` runs it with $(LAB_ARGS)
+    python scripts/lab.py --prepare-engine       # only build/fetch the engine, unless Ollama will be used
+
+`make lab` runs ``--prepare-engine`` while pip installs the kit (the build needs the CPU, pip mostly the network),
+so a first start waits for the longer of the two instead of their sum.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+OLLAMA_URL = "http://localhost:11434"  # the kit's config.DEFAULT_BASE_URL (a unit test keeps them equal)
+
+
+def ollama_answers(timeout: float = 1.0) -> bool:
+    """Whether Ollama answers at its default address, asked with the standard library alone: `--prepare-engine`
+    runs before the kit is installed. Only a guess to skip a needless build; ``main`` decides with the kit's
+    connection check."""
+    try:
+        with urllib.request.urlopen(f"{OLLAMA_URL}/api/version", timeout=timeout) as reply:
+            payload = json.load(reply)
+    except (OSError, ValueError):  # nothing listens, an HTTP error, or not JSON: not Ollama
+        return False
+    return isinstance(payload, dict) and "version" in payload
+
+
+def prepare_engine() -> int:
+    if os.environ.get("OLLAMA_BASE_URL") or ollama_answers():
+        print("[lab] a model server is configured or Ollama answers: not preparing the embedded engine")
+        return 0
+    import engine  # scripts/engine.py, beside this file (its folder is sys.path[0])
+
+    return engine.main(["install"])
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--prepare-engine"]:
+        return prepare_engine()
     from ollama_anthropic_widgets.config import DEFAULT_BASE_URL
     from ollama_anthropic_widgets.doctor import check_connection
 

@@ -939,7 +939,7 @@ class ChatWidget(ipywidgets.VBox):
         self.stop_button.description = localized("chat.stop_button", lang)
         self.stop_button.tooltip = localized("chat.stop_tooltip", lang)
 
-    @traitlets.observe("lang")
+    @traitlets.observe("lang")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _lang_changed(self, change: dict[str, Any]) -> None:
         lang = change["new"]
         if not hasattr(self, "_conversation") or self._conversation.lang == lang:

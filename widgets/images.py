@@ -442,7 +442,7 @@ class ImageUpload(ipywidgets.VBox):
         self.error = "\n".join(rejected)
         self.status.value = render_upload_status(accepted, rejected, len(self._blocks), self.lang)
 
-    @traitlets.observe("lang")
+    @traitlets.observe("lang")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _lang_changed(self, change: dict[str, Any]) -> None:
         lang = change["new"]
         self.picker.description = self._description or localized("images.add_button", lang)

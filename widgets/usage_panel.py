@@ -76,7 +76,7 @@ class UsagePanel(ipywidgets.HBox):
                 pass  # never subscribed (construction failed) or already closed
         super().close()
 
-    @traitlets.observe("lang")
+    @traitlets.observe("lang")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _lang_changed(self, _change: Any) -> None:
         if hasattr(self, "_last_render"):  # not during __init__, which renders once at its end
             self.summary.value = render_usage_summary(self.tracker.summary(), self.lang)

@@ -107,7 +107,10 @@ think, so the double runs two real generations and counts them as one ``num_pred
    tokens or the budget, whichever is less — one engine call when the model keeps going; when it still stops
    early (an end-of-turn token), further calls continue the same text. Streamed as ``thinking_delta`` tokens.
 2. *Answer*: the engine's answer to the request itself (``/v1/chat/completions``) with ``max_tokens`` minus the
-   thinking tokens. No budget left → no answer call, no text block, ``stop_reason: "max_tokens"``.
+   thinking tokens. No budget left → no answer call, no text block, ``stop_reason: "max_tokens"``. The answer
+   call does not reuse the prompt the reasoning call left in the engine's cache (``cache_prompt: false``): reusing
+   it changed the numerics enough that 写一首诗 rambled to its whole budget (768 tokens) where the engine, asked
+   directly, writes a 101-token poem; without it the answer is the one the engine gives that request directly.
 
 ``DoubleStats`` counts the reasoning calls and their time (``OllamaDouble.stats``, printed on exit): the cost
 of thinking per call.
@@ -691,7 +694,7 @@ class Runner:
         return len(self.engine.post_json("/tokenize", {"content": prompt["prompt"]})["tokens"])
 
     def _answer(self, request: ChatRequest, budget: int | None, thought: int) -> Iterator[Chunk]:
-        body: dict[str, Any] = {"messages": _openai_messages(request.messages),
+        body: dict[str, Any] = {"messages": _openai_messages(request.messages), "cache_prompt": False,
                                 "stream_options": {"include_usage": True}, **self._sampling(request)}
         if budget is not None:
             body["max_tokens"] = budget

@@ -211,31 +211,28 @@ def test_start_before_install_says_what_to_run(engine):
         engine.start(18999)
 
 
-def test_crash_at_start_shows_the_log(engine):
+def install_fake_server(engine, script: str) -> int:
+    """Puts a shell script where the engine's binary goes (and a stand-in model file); returns a free port."""
     p = engine.paths()
     p["binary"].parent.mkdir(parents=True)
-    p["binary"].write_text("#!/bin/sh\necho 'error: failed to load model' >&2\nexit 1\n")
+    p["binary"].write_text(f"#!/bin/sh\n{script}\n")
     p["binary"].chmod(0o755)
     p["model"].parent.mkdir(parents=True)
     p["model"].write_text("not a gguf")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+def test_crash_at_start_shows_the_log(engine):
+    port = install_fake_server(engine, "echo 'error: failed to load model' >&2\nexit 1")
     with pytest.raises(engine.EngineError, match="exited at start(.|\n)*failed to load model"):
         engine.start(port, timeout=10)
-    assert not engine.pid_file(p, port).exists()
+    assert not engine.pid_file(engine.paths(), port).exists()
 
 
 def test_a_binary_built_for_another_cpu_says_how_to_rebuild(engine):
-    p = engine.paths()
-    p["binary"].parent.mkdir(parents=True)
-    p["binary"].write_text("#!/bin/sh\nkill -ILL $$\n")  # what an AVX2 binary does on a CPU without AVX2
-    p["binary"].chmod(0o755)
-    p["model"].parent.mkdir(parents=True)
-    p["model"].write_text("not a gguf")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = install_fake_server(engine, "kill -ILL $$")  # what an AVX2 binary does on a CPU without AVX2
     with pytest.raises(engine.EngineError, match="instruction this CPU lacks(.|\n)*engine.py install"):
         engine.start(port, timeout=10)
 

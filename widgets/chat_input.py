@@ -2,8 +2,9 @@
 
 ipywidgets' ``Textarea`` cannot tell Enter from Shift+Enter, so this is a small anywidget (Python plus an ES
 module, no build step, no labextension to install): a ``<textarea>`` whose text is the ``value`` trait, and which
-sends one ``{"event": "submit", "value": …}`` message when Enter is pressed without Shift. The same module works
-in JupyterLab, Notebook 7, VS Code and Colab (anywidget's own front-end).
+sends one ``{"event": "submit", "value": …}`` message when Enter is pressed without Shift. The same module loads
+in JupyterLab, Notebook 7, VS Code and Colab (anywidget's own front-end); the keys are tested in a real browser
+in JupyterLab and Notebook 7 (tests/browser), not in VS Code or Colab.
 
 Rules the front-end keeps:
 
@@ -12,7 +13,8 @@ Rules the front-end keeps:
   message refused while a reply streams stays where it was typed);
 * **Shift+Enter** is left to the browser: a new line; so is Enter while an input method is composing (Chinese,
   Japanese, Korean input: Enter there picks the characters);
-* keys typed into the box are text, not notebook shortcuts: they do not reach JupyterLab's key handling;
+* keys typed into the box are text, not notebook shortcuts: the box carries Lumino's ``data-lm-suppress-shortcuts``
+  (JupyterLab and Notebook 7 skip their key bindings under it) and stops the key event's propagation;
 * the box only ever holds text (``textarea.value``): nothing is parsed as HTML.
 
 Example:
@@ -39,6 +41,9 @@ function render({ model, el }) {
   el.classList.add("oaw-chat-input");
   const box = document.createElement("textarea");
   box.rows = 3;
+  // Lumino (JupyterLab, Notebook 7) skips its key bindings for keys typed under this attribute; in Notebook 7
+  // stopPropagation alone is too late (Shift+Enter there ran the cell around the chat and re-created it).
+  box.setAttribute("data-lm-suppress-shortcuts", "true");
   const show = () => {
     if (box.value !== model.get("value")) box.value = model.get("value");
     box.placeholder = model.get("placeholder");

@@ -63,10 +63,12 @@ def child_pids(pid: int) -> list[int]:
 
 
 class LabServer:
-    """``with LabServer(root, port, env) as lab:`` serves ``root`` at ``lab.url`` until the block ends."""
+    """``with LabServer(root, port, env) as lab:`` serves ``root`` at ``lab.url`` until the block ends.
 
-    def __init__(self, root: Path, port: int, env: dict[str, str], state_dir: Path):
-        self.root, self.port, self.env, self.state = root, port, env, state_dir
+    ``app="notebook"`` serves Notebook 7 instead of JupyterLab (same server, same front-end components)."""
+
+    def __init__(self, root: Path, port: int, env: dict[str, str], state_dir: Path, app: str = "jupyterlab"):
+        self.root, self.port, self.env, self.state, self.app = root, port, env, state_dir, app
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
         self.kernel_peaks_mb: dict[int, float] = {}
@@ -79,28 +81,28 @@ class LabServer:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(values))
         env = dict(self.env)
-        env.update(JUPYTER_CONFIG_DIR=str(self.state / "config"), JUPYTER_RUNTIME_DIR=str(self.state / "runtime"))
+        # Both apps read their settings and workspaces folders from these variables (jupyterlab_server).
+        env.update(JUPYTER_CONFIG_DIR=str(self.state / "config"), JUPYTER_RUNTIME_DIR=str(self.state / "runtime"),
+                   JUPYTERLAB_SETTINGS_DIR=str(settings_dir), JUPYTERLAB_WORKSPACES_DIR=str(self.state / "workspaces"))
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            sys.executable, "-m", self.app, "--no-browser", "--allow-root",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
             "--IdentityProvider.token=", "--ServerApp.password=",
             f"--ServerApp.root_dir={self.root}",
-            f"--LabApp.user_settings_dir={settings_dir}",
-            f"--LabApp.workspaces_dir={self.state / 'workspaces'}",
         ]
-        self.log_path = self.state / "jupyterlab.log"
+        self.log_path = self.state / f"{self.app}.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited at start; log:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.app} exited at start; log:\n{self.log_tail()}")
             if self._status_ok():
                 return self
             time.sleep(0.3)
         self.__exit__(None, None, None)
-        raise RuntimeError(f"JupyterLab did not answer within 60 s; log:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.app} did not answer within 60 s; log:\n{self.log_tail()}")
 
     def _status_ok(self) -> bool:
         try:

@@ -551,6 +551,16 @@ class ChatWidget(ipywidgets.VBox):
         """
         return self._conversation.stopped_turns
 
+    def thinking_of(self, index: int) -> str:
+        """The thinking the model sent with the reply ``messages[index]`` ('' if none): shown collapsed, never sent
+        back to the model, so ``messages`` does not hold it.
+
+        Example:
+            >>> chat.thinking_of(1)[:40]                       # doctest: +SKIP
+            'Okay, the user wants a short poem about '
+        """
+        return self._conversation.thinking_of(index)
+
     def clear(self) -> None:
         """Start a new conversation (the system prompt stays).
 

@@ -792,6 +792,7 @@ def test_thinking_is_shown_collapsed_in_the_history_and_not_sent_back():
     assert reply.index("<details") < reply.index("oaw-text")  # above the answer
     assert thinking.split()[0] in reply
     assert "> **Thinking**" in chat.to_markdown()
+    assert chat.thinking_of(1) == thinking and chat.thinking_of(0) == ""
 
 
 def test_a_reply_that_is_only_thinking_gives_one_line_and_a_valid_history():

@@ -17,7 +17,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -148,6 +151,26 @@ class LabServer:
 
 
 # ------------------------------------------------------------------------------------------ browser steps
+
+
+def skip_without_chromium(what: str) -> None:
+    """Skip, with a warning that stays visible in the summary, when Debian's Chromium is not installed."""
+    if not CHROMIUM.exists():
+        reason = (f"{CHROMIUM} not found: {what} did NOT run. Install Debian's Chromium "
+                  "(`apt-get install -y chromium fonts-noto-cjk`; .ci/run does this) to run it.")
+        warnings.warn(reason, stacklevel=2)
+        pytest.skip(reason)
+
+
+def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.1):
+    """Poll ``condition`` until it returns something true (returned), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def open_notebook(page, lab: LabServer, relative_path: str, timeout_s: float = 90) -> None:

@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import time
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -51,6 +50,8 @@ from tests.browser.lab import (
     open_notebook,
     run_all,
     save_notebook,
+    skip_without_chromium,
+    wait_for,
     wait_until_executed,
 )
 
@@ -175,11 +176,7 @@ def prepare_copies(workdir: Path) -> Path:
 @pytest.fixture(scope="module")
 def lab_browser(live_settings, tmp_path_factory):
     """JupyterLab on a copy of the lessons, pointed at the live model server, plus a headless Chromium."""
-    if not CHROMIUM.exists():
-        reason = (f"{CHROMIUM} not found: the browser test did NOT run. Install Debian's Chromium "
-                  "(`apt-get install -y chromium fonts-noto-cjk`; .ci/run does this) to run it.")
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
+    skip_without_chromium("the browser test")
     from playwright.sync_api import sync_playwright
 
     workdir = tmp_path_factory.mktemp("jupyterlab")
@@ -303,16 +300,6 @@ NEWEST_REPLY_CHARS = """chat => {
     const replies = chat.querySelectorAll('.oaw-chat-assistant .oaw-text');
     return replies.length ? replies[replies.length - 1].innerText.length : 0;
 }"""
-
-
-def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def kernel_status(page) -> str:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.browser.lab import CHROMIUM, CHROMIUM_FLAGS, LabServer
+from tests.browser.lab import CHROMIUM, CHROMIUM_FLAGS, LabServer, skip_without_chromium, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "browser"
@@ -36,10 +35,7 @@ pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
 
 
 def test_notebook7_chat_box_shift_enter_adds_a_line_and_enter_sends(live_settings, tmp_path):
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found: the Notebook 7 browser test did NOT run (.ci/run installs Chromium)."
-        warnings.warn(reason, stacklevel=1)
-        pytest.skip(reason)
+    skip_without_chromium("the Notebook 7 browser test")
     from playwright.sync_api import sync_playwright
 
     root = tmp_path / "root"
@@ -58,9 +54,7 @@ def test_notebook7_chat_box_shift_enter_adds_a_line_and_enter_sends(live_setting
         page.goto(f"{server.url}/notebooks/chat.ipynb", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-CodeCell .cm-content", timeout=90_000)
         kernel_name = page.locator(".jp-Toolbar-kernelName").first
-        deadline = time.monotonic() + 90
-        while "Python" not in (kernel_name.inner_text() if kernel_name.count() else "") and time.monotonic() < deadline:
-            time.sleep(0.3)
+        wait_for(lambda: kernel_name.count() and "Python" in kernel_name.inner_text(), 90, "the notebook's kernel")
 
         # Run the cell as a learner does (Shift+Enter in its editor), then wait for the chat to render.
         page.locator(".jp-CodeCell .cm-content").first.click()
@@ -83,10 +77,8 @@ def test_notebook7_chat_box_shift_enter_adds_a_line_and_enter_sends(live_setting
 
         box.press("Enter")
         replies = page.locator(".oaw-chat-assistant .oaw-text")
-        deadline = time.monotonic() + 300
-        while not (replies.count() and replies.first.inner_text().strip()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert replies.count() == 1 and replies.first.inner_text().strip(), "no reply after Enter"
+        wait_for(lambda: replies.count() and replies.first.inner_text().strip(), 300, "the reply after Enter")
+        assert replies.count() == 1, f"{replies.count()} replies after one Enter"
         assert page.locator(".oaw-chat-user .oaw-chat-text").first.inner_text() == "\n".join(TYPED)
         assert box.input_value() == "", "the text box was not emptied after sending"
         assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()

@@ -132,7 +132,21 @@ class AskOptions:
     thinking: str = "default"
 
 
-class AskFailed(Exception):
+class _OneLineTraceback(BaseException):
+    """What IPython shows for the two ways a ``%%ask`` cell ends early: one localized line (``LINE_KEY`` in the
+    message table), in the language the cell ran in, instead of a traceback."""
+
+    LINE_KEY = ""
+
+    def __init__(self, message: str, lang: str = "en"):
+        super().__init__(message)
+        self.lang = lang  # of the line IPython shows
+
+    def _render_traceback_(self) -> list[str]:
+        return [localized(self.LINE_KEY, self.lang, error=self)]
+
+
+class AskFailed(_OneLineTraceback, Exception):
     """A ``%%ask`` turn failed; ``str(error)`` is one line, the conversation is as it was before the cell.
 
     ``__cause__`` is the original error (``anthropic.APIConnectionError``, ``StreamInterrupted``, ...). IPython
@@ -144,15 +158,10 @@ class AskFailed(Exception):
         "HTTP 404 from the server: model 'x' not found"
     """
 
-    def __init__(self, message: str, lang: str = "en"):
-        super().__init__(message)
-        self.lang = lang  # of the line IPython shows
-
-    def _render_traceback_(self) -> list[str]:
-        return [localized("ask.failed", self.lang, error=self)]
+    LINE_KEY = "ask.failed"
 
 
-class AskStopped(KeyboardInterrupt):
+class AskStopped(_OneLineTraceback, KeyboardInterrupt):
     """A ``%%ask`` reply stopped by an interrupt (the kernel's stop button, Ctrl+C); still a ``KeyboardInterrupt``.
 
     IPython shows one line instead of the interrupted stack; the partial reply stays on screen, the conversation is
@@ -163,12 +172,7 @@ class AskStopped(KeyboardInterrupt):
         True
     """
 
-    def __init__(self, message: str, lang: str = "en"):
-        super().__init__(message)
-        self.lang = lang  # of the line IPython shows
-
-    def _render_traceback_(self) -> list[str]:
-        return [localized("ask.stopped", self.lang, error=self)]
+    LINE_KEY = "ask.stopped"
 
 
 class ReplyView(Protocol):

@@ -17,8 +17,9 @@ In the chat lesson, after Run All, the test uses the ChatWidget as a learner doe
 adds a line (nothing is sent, no cell runs), Enter sends and the reply streams. To the copy of the lesson it
 appends a second chat with room for a long reply (max_tokens=1500, a prompt the model answers at length:
 a *real* reply from the live server, not a replay): while that reply streams, another cell runs (the kernel is
-free), then Stop is clicked; the text must stop growing within 1 s, the kernel be idle, the partial reply stay
-in the history marked "stopped", and the next message (sent with the Send button) get its reply.
+free), then Stop is clicked (should the model end its story before that, the reply is a finished one and the
+long prompt is sent again, at most three times); the text must stop growing within 1 s, the kernel be idle, the
+partial reply stay in the history marked "stopped", and the next message (sent with the Send button) get its reply.
 
 In the image lesson, a 4000×3000 photo and an SVG saved as ``.png`` (both written by the test) go through the
 real file chooser of ImageUpload (a click on its button opens the chooser of the FileUpload's
@@ -353,28 +354,40 @@ def test_chat_lesson_enter_shift_enter_stop_and_the_next_message(lab_browser):
     stop_chat = page.locator(f"{VISIBLE_NOTEBOOK} .oaw-chat.browser-stop-chat")
     stop_chat.scroll_into_view_if_needed()
     stop_box = stop_chat.locator(".oaw-chat-input textarea")
-    stop_box.fill(LONG_PROMPT)
-    stop_box.press("Enter")
     stop_button = stop_chat.locator("button", has_text="Stop")
-    wait_for(lambda: stop_chat.evaluate(NEWEST_REPLY_CHARS) > 40, 300, "the long reply to start streaming")
-    assert stop_button.is_visible(), "no Stop button while the reply streams"
-
-    # The kernel is free while the reply streams: another cell runs and answers meanwhile.
     responsive = page.locator(f"{VISIBLE_NOTEBOOK} .jp-CodeCell", has_text="while a chat reply streams")
-    answer_before = responsive.locator(".jp-OutputArea").inner_text()
-    responsive.locator(".cm-content").click()
-    page.keyboard.press("Shift+Enter")
 
     def answered() -> bool:
         answer = responsive.locator(".jp-OutputArea").inner_text()
         return "kernel answered at" in answer and answer != answer_before
 
-    wait_for(answered, 60, "a cell to run while the reply streams")
-    growing_from = stop_chat.evaluate(NEWEST_REPLY_CHARS)
-    time.sleep(0.5)
-    still_streaming = stop_button.is_visible() and stop_chat.evaluate(NEWEST_REPLY_CHARS) > growing_from
-    print(f"[browser] a cell ran while the reply streamed; the reply was still growing after it: {still_streaming}")
-    assert still_streaming, "the reply stopped streaming before Stop was clicked: the test proves nothing"
+    # The model sets the story's length: when it ends the story before the steps below reach Stop (seen once in
+    # CI under load), the reply is an ordinary finished one and the scenario is asked again, at most three times.
+    for attempt in range(1, 4):
+        stop_box.fill(LONG_PROMPT)
+        stop_box.press("Enter")
+        wait_for(lambda: stop_button.is_visible() and stop_chat.evaluate(NEWEST_REPLY_CHARS) > 40, 300,
+                 "the long reply to start streaming")
+        streaming_since = time.monotonic()
+
+        # The kernel is free while the reply streams: another cell runs and answers meanwhile.
+        answer_before = responsive.locator(".jp-OutputArea").inner_text()
+        responsive.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        wait_for(answered, 60, "a cell to run while the reply streams")
+        growing_from = stop_chat.evaluate(NEWEST_REPLY_CHARS)
+        time.sleep(0.5)
+        still_streaming = stop_button.is_visible() and stop_chat.evaluate(NEWEST_REPLY_CHARS) > growing_from
+        print(f"[browser] attempt {attempt}: a cell ran while the reply streamed; the reply was still growing "
+              f"after it: {still_streaming} ({growing_from} characters, {time.monotonic() - streaming_since:.1f} s)")
+        if still_streaming:
+            break
+        wait_for(lambda: not stop_button.is_visible(), 60, "the finished reply to settle")
+        stop_chat.locator("button", has_text="Send").wait_for()
+    assert still_streaming, (
+        f"the reply stopped streaming before Stop was clicked, three times: the test proves nothing "
+        f"(chat ends: {stop_chat.inner_text()[-300:]!r})")
+    finished_before_stop = attempt - 1
     stop_chat.scroll_into_view_if_needed()
     stop_chat.screenshot(path=str(ARTIFACTS / f"{stem}-streaming.png"))
 
@@ -400,7 +413,8 @@ def test_chat_lesson_enter_shift_enter_stop_and_the_next_message(lab_browser):
     stop_box.fill("Say hello in one short sentence.")
     stop_chat.locator("button", has_text="Send").click()
     stop_replies = stop_chat.locator(".oaw-chat-assistant")
-    wait_for(lambda: stop_replies.count() == 2 and not stop_button.is_visible(), 300, "the reply after Stop")
+    wait_for(lambda: stop_replies.count() == finished_before_stop + 2 and not stop_button.is_visible(), 300,
+             "the reply after Stop")
     assert stop_replies.last.locator(".oaw-text").inner_text().strip(), "the reply after Stop is empty"
     assert stop_chat.locator(".oaw-chat-stopped").count() == 1 and "⚠" not in stop_chat.inner_text()
     assert "Error displaying widget" not in page.locator(VISIBLE_NOTEBOOK).inner_text()

@@ -8,8 +8,10 @@ tried here too, on a one-cell notebook that shows a ChatWidget connected to the 
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -34,6 +36,14 @@ TYPED = ("Say hello in one short sentence.", "Then say goodbye.")
 pytestmark = [pytest.mark.live, pytest.mark.timeout(600)]
 
 
+def kernel_idle(server_url: str, notebook_path: str) -> bool:
+    """Whether the server runs a kernel for ``notebook_path`` and reports it idle (Jupyter Server's REST API)."""
+    with urllib.request.urlopen(f"{server_url}/api/sessions", timeout=5) as response:
+        sessions = json.load(response)
+    return any(session.get("path") == notebook_path and session["kernel"].get("execution_state") == "idle"
+               for session in sessions)
+
+
 def test_notebook7_chat_box_shift_enter_adds_a_line_and_enter_sends(live_settings, tmp_path):
     skip_without_chromium("the Notebook 7 browser test")
     from playwright.sync_api import sync_playwright
@@ -53,14 +63,18 @@ def test_notebook7_chat_box_shift_enter_adds_a_line_and_enter_sends(live_setting
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.goto(f"{server.url}/notebooks/chat.ipynb", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-CodeCell .cm-content", timeout=90_000)
-        kernel_name = page.locator(".jp-Toolbar-kernelName").first
-        wait_for(lambda: kernel_name.count() and "Python" in kernel_name.inner_text(), 90, "the notebook's kernel")
+        # The toolbar names the kernel from the notebook's metadata before one runs, and a cell run before the
+        # kernel is up may be dropped: wait until the server reports the notebook's kernel idle.
+        wait_for(lambda: kernel_idle(server.url, "chat.ipynb"), 90, "the notebook's kernel to be idle", poll_s=0.3)
 
         # Run the cell as a learner does (Shift+Enter in its editor), then wait for the chat to render.
         page.locator(".jp-CodeCell .cm-content").first.click()
         page.keyboard.press("Shift+Enter")
         box = page.locator(".oaw-chat-input textarea")
-        box.wait_for(timeout=120_000)
+        try:
+            box.wait_for(timeout=120_000)
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "notebook7-ran.png"))
         prompts_before = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
         cells_before = page.locator(".jp-Cell").count()
 

@@ -43,7 +43,7 @@ lint: install
 # Pass 1 (pytest): everything, both lesson editions on the embedded engine. Passes 2 and 3: the lessons as a
 # learner with Ollama sees them, through tests/ollama_double.py in front of the engine (see conftest.py); the
 # English edition is enough there, the Chinese one is the same program (tests/test_editions.py).
-# (Running the two halves side by side, each on its own engine, took a fresh clone from ~11 min 40 s to ~8 min, but
+# (Running the two halves side by side, each on its own engine, took a fresh clone from 10 min 37 s to ~8 min, but
 # two sessions starting Jupyter kernels at once race for TCP ports: a kernel died at start in CI. One at a time.)
 
 test:

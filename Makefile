@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The engine build (CPU-bound) and pip's install (mostly network and disk) run side by side on a first run.
 BOTH   := $(MAKE) --no-print-directory -j2
 
-.PHONY: lab test test-ollama ollama-passes test-bounds install engine lab-engine lint bench clean help
+.PHONY: lab test test-suite lesson-passes test-ollama ollama-passes test-bounds install engine lab-engine lint bench clean help
 help:
 	@echo "make lab     install everything, use Ollama or start the embedded engine, open JupyterLab"
 	@echo "make test    install everything; lint, unit, live, package, launch and browser tests, and every lesson"
@@ -43,26 +43,41 @@ lint: install
 # Pass 1 (pytest): everything, both lesson editions on the embedded engine. Passes 2 and 3: the lessons as a
 # learner with Ollama sees them, through tests/ollama_double.py in front of the engine (see conftest.py); the
 # English edition is enough there, the Chinese one is the same program (tests/test_editions.py).
-# (Running the two halves side by side, each on its own engine, took a fresh clone from 10 min 37 s to ~8 min, but
-# two sessions starting Jupyter kernels at once race for TCP ports: a kernel died at start in CI. One at a time.)
+# One pytest alone leaves the second core mostly idle (its kernel and the engine take turns), so make test runs two
+# jobs side by side, each with its own engine: the whole suite but the Chinese lessons (test-suite), and the Chinese
+# lessons then passes 2 and 3 (lesson-passes, on SECOND_PORT; the suite uses ENGINE_TEST_PORT 18435 to +101).
+# Each job's kernels take their ports from a range of its own, below the system's ephemeral ports: jupyter_client's
+# own choice races between sessions (tests/kernel_ports.py). Each job prints its reports when it ends.
+SECOND_PORT  ?= 18635
+SUITE_KERNEL_PORTS  ?= 20000-24999
+LESSON_KERNEL_PORTS ?= 25000-28999
+ZH_LESSONS   := notebooks/zh
 
 test:
 	@$(BOTH) install engine
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
 ifeq ($(OLLAMA_BASE_URL),)
-	@$(MAKE) --no-print-directory ollama-passes
+	@echo "[test] two jobs side by side: the suite with the English lessons, and the Chinese lessons then the English ones through the Ollama double as llama3.2 and qwen3; each job's report appears when it ends"
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-suite lesson-passes
 else
-	@echo "[test] OLLAMA_BASE_URL is set: everything ran against $(OLLAMA_BASE_URL); the passes through the Ollama double need the embedded engine and are left out"
+	@echo "[test] OLLAMA_BASE_URL is set: everything runs against $(OLLAMA_BASE_URL); the passes through the Ollama double need the embedded engine and are left out"
+	$(BIN)/python -m pytest
 endif
+
+test-suite:
+	KERNEL_PORTS=$(SUITE_KERNEL_PORTS) $(BIN)/python -m pytest --ignore=$(ZH_LESSONS)
+
+lesson-passes:
+	KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT) $(BIN)/python -m pytest $(ZH_LESSONS)
+	@$(MAKE) --no-print-directory ollama-passes
 
 test-ollama:
 	@$(BOTH) install engine
 	@$(MAKE) --no-print-directory ollama-passes
 
 ollama-passes:
-	$(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
-	$(BIN)/python -m pytest notebooks/en --ollama-double qwen3
+	KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT) $(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
+	KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT) $(BIN)/python -m pytest notebooks/en --ollama-double qwen3
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

@@ -22,6 +22,7 @@ DOUBLE_VISION_MODEL = "llava"
 EXPECT_THINKING = "LESSONS_EXPECT_THINKING"
 _started_key = pytest.StashKey[object]()  # the engine module, when this session started the engine
 _double_key = pytest.StashKey[object]()  # the OllamaDouble in front of it, once one runs
+_kernel_ports_key = pytest.StashKey[object]()  # kernels take their ports there, or None: tests/kernel_ports.py
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +32,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tests import kernel_ports
+
+    try:  # KERNEL_PORTS=FIRST-LAST: this session's kernels take their ports there (make test sets it)
+        config.stash[_kernel_ports_key] = kernel_ports.install()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
     config.addinivalue_line("markers", "live: needs a real model server (the embedded engine or OLLAMA_BASE_URL)")
     config.stash[_started_key] = None
     config.stash[_double_key] = None
@@ -43,6 +50,11 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--ollama-double takes a text model: {text_models}")
         if os.environ.get("OLLAMA_BASE_URL"):
             raise pytest.UsageError("--ollama-double stands in front of the embedded engine: unset OLLAMA_BASE_URL")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    ports = config.stash.get(_kernel_ports_key, None)
+    return None if ports is None else f"kernel ports: {ports.start}-{ports.stop - 1} (KERNEL_PORTS)"
 
 
 def _needs_server(item: pytest.Item) -> bool:

@@ -387,12 +387,13 @@ def our_pid(p: dict[str, Path], port: int) -> int | None:
     return pid if cmdline and cmdline[0].decode(errors="replace") == str(p["binary"]) else None
 
 
-def port_is_free(port: int) -> bool:
+def port_is_free(port: int, host: str = HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # SO_REUSEADDR: a port left in TIME_WAIT by a server we just stopped is free; a listener is not.
+        # SO_REUSEADDR, as servers and libzmq bind: a port left in TIME_WAIT by a server we just stopped is free;
+        # a listener is not.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((HOST, port))
+            probe.bind((host, port))
         except OSError:
             return False
     return True

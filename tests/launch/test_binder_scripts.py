@@ -19,13 +19,11 @@ the server and both kernels.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,10 +35,12 @@ from pathlib import Path
 import pytest
 
 from tests.browser.lab import child_pids
+from tests.replay import load_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
-START_PORT = int(os.environ.get("BINDER_TEST_PORT") or int(os.environ.get("ENGINE_TEST_PORT", "18435")) + 1)
+# +2: ENGINE_TEST_PORT + 1 is the Ollama double's, which a live test keeps open until the session ends.
+START_PORT = int(os.environ.get("BINDER_TEST_PORT") or int(os.environ.get("ENGINE_TEST_PORT", "18435")) + 2)
 LAB_PORT = START_PORT + 1
 # A launch waits for `start`. Its engine wait is bounded (`timeout 30`); on an idle 2-core machine the whole
 # start takes about a second, on a machine busy with other builds it was measured at up to 15 s.
@@ -59,14 +59,8 @@ PYTHON_END_OF_LIFE = {"3.10": (2026, 10), "3.11": (2027, 10), "3.12": (2028, 10)
 pytestmark = [pytest.mark.timeout(3600)]  # a cold build (no suite build to reuse) on a busy 2-core machine
 
 
-def load_engine():
-    spec = importlib.util.spec_from_file_location("engine_for_binder_test", ROOT / "scripts" / "engine.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 engine = load_engine()
+port_is_free = engine.port_is_free
 
 
 def launch_environment(home: Path, **extra: str) -> dict[str, str]:
@@ -79,17 +73,6 @@ def launch_environment(home: Path, **extra: str) -> dict[str, str]:
         env["ENGINE_HOME"] = os.environ["BINDER_TEST_ENGINE_HOME"]
     env.update(extra)
     return env
-
-
-def port_is_free(port: int) -> bool:
-    """No one listens there (connections of a server stopped a moment ago, in TIME_WAIT, don't count)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 # Runs one command and reports its pid, exit status and the peak RSS of its process tree (os.wait4). A small

@@ -46,7 +46,7 @@ import traitlets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from .chat_input import ChatInput
-from .errors import describe_error, one_line
+from .errors import OneLineTraceback, describe_error, one_line
 from .i18n import LANGUAGES, language, localized
 from .images import user_message
 from .messages import field_of as _get
@@ -72,11 +72,12 @@ RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", 
 EXPORT_SUFFIXES = (".md", ".json")
 
 
-class EmptyReply(RuntimeError):
+class EmptyReply(OneLineTraceback, RuntimeError):
     """The server answered, but the reply has no text to add to the history (so the turn was rolled back).
 
     Typical causes: a thinking model spent all of ``max_tokens`` on its thinking, or the model asked for a tool.
-    ``message`` is the reply as received, ``str(error)`` says what to do, in ``lang``.
+    ``message`` is the reply as received, ``str(error)`` says what to do, in ``lang``. A notebook cell that raises it
+    (``chat.send(...)``) shows that one line, not a traceback: the reply was the model's, the cell is fine.
 
     Example:
         >>> error = EmptyReply({"stop_reason": "max_tokens", "content": [{"type": "thinking", "thinking": "…"}]})

@@ -6,7 +6,8 @@ Every widget and report in the kit shows a failure the same way, from here:
 - :func:`error_summary`: who failed and why, in one line (``HTTP 404: model 'x' not found``, ``cannot reach the
   model server at http://localhost:11434 (ConnectError: ...)``), no advice: for tables such as the probe's;
 - :func:`describe_error`: the summary plus what to try, for a learner looking at a failed call;
-- :func:`one_line`: any text on one line (whitespace runs collapsed), cut to a length.
+- :func:`one_line`: any text on one line (whitespace runs collapsed), cut to a length;
+- :class:`OneLineTraceback`: a mixin for the kit's exceptions that IPython should show as one line, not a stack.
 
 ``anthropic`` is imported only when an error is described, so importing this module stays cheap. ``lang`` (``"en"``
 or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of the kit's words; what the server said is
@@ -26,6 +27,24 @@ from .i18n import language, localized
 ONE_LINE_LIMIT = 300
 
 _STATUS_HINTS = {400: "errors.hint_400", 404: "errors.hint_404", 500: "errors.hint_500"}
+
+
+class OneLineTraceback:
+    """Mixin for an exception whose cause is the server's or the model's, not a bug in the cell: IPython and Jupyter
+    show :meth:`traceback_line` instead of a traceback (``_render_traceback_``); ``%tb`` still shows the stack.
+
+    Example:
+        >>> class NoText(OneLineTraceback, RuntimeError):
+        ...     pass
+        >>> NoText("the model sent no text")._render_traceback_()
+        ['NoText: the model sent no text']
+    """
+
+    def traceback_line(self) -> str:
+        return f"{type(self).__name__}: {self}"
+
+    def _render_traceback_(self) -> list[str]:
+        return [self.traceback_line()]
 
 
 def one_line(text: Any, limit: int = ONE_LINE_LIMIT) -> str:

@@ -49,6 +49,7 @@ from traitlets import CaselessStrEnum, Int
 
 from .chat import Conversation, EmptyReply
 from .config import make_client, settings
+from .errors import OneLineTraceback
 from .i18n import language, localized
 from .messages import blocks_of_type
 from .streaming import describe_error
@@ -132,9 +133,9 @@ class AskOptions:
     thinking: str = "default"
 
 
-class _OneLineTraceback(BaseException):
-    """What IPython shows for the two ways a ``%%ask`` cell ends early: one localized line (``LINE_KEY`` in the
-    message table), in the language the cell ran in, instead of a traceback."""
+class _AskEndedEarly(OneLineTraceback, BaseException):
+    """The two ways a ``%%ask`` cell ends early: IPython shows one localized line (``LINE_KEY`` in the message
+    table), in the language the cell ran in."""
 
     LINE_KEY = ""
 
@@ -142,11 +143,11 @@ class _OneLineTraceback(BaseException):
         super().__init__(message)
         self.lang = lang  # of the line IPython shows
 
-    def _render_traceback_(self) -> list[str]:
-        return [localized(self.LINE_KEY, self.lang, error=self)]
+    def traceback_line(self) -> str:
+        return localized(self.LINE_KEY, self.lang, error=self)
 
 
-class AskFailed(_OneLineTraceback, Exception):
+class AskFailed(_AskEndedEarly, Exception):
     """A ``%%ask`` turn failed; ``str(error)`` is one line, the conversation is as it was before the cell.
 
     ``__cause__`` is the original error (``anthropic.APIConnectionError``, ``StreamInterrupted``, ...). IPython
@@ -161,7 +162,7 @@ class AskFailed(_OneLineTraceback, Exception):
     LINE_KEY = "ask.failed"
 
 
-class AskStopped(_OneLineTraceback, KeyboardInterrupt):
+class AskStopped(_AskEndedEarly, KeyboardInterrupt):
     """A ``%%ask`` reply stopped by an interrupt (the kernel's stop button, Ctrl+C); still a ``KeyboardInterrupt``.
 
     IPython shows one line instead of the interrupted stack; the partial reply stays on screen, the conversation is

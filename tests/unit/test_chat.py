@@ -444,6 +444,24 @@ def test_reply_without_text_is_rolled_back_with_a_hint():
     assert chat.reply_view.thinking  # what the model did is still visible
 
 
+def test_a_cell_whose_reply_has_no_text_shows_one_line_not_a_traceback(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    shell = InteractiveShell(config=config, colors="nocolor")  # IPython as a terminal or a kernel runs a cell
+    client, _ = replay_client("chat_thinking_only_stream")
+    shell.user_ns["chat"] = ChatWidget(client, "qwen3", max_tokens=24)
+    capsys.readouterr()
+    result = shell.run_cell('chat.send("Prove that there are infinitely many primes.")')
+    assert isinstance(result.error_in_exec, EmptyReply)
+    captured = capsys.readouterr()
+    lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("EmptyReply: The model sent no text (stop_reason max_tokens")
+    assert "raise max_tokens" in lines[0] and "Traceback" not in captured.out + captured.err
+
+
 def test_an_interrupt_before_any_text_rolls_back():
     def interrupted(request):
         raise KeyboardInterrupt

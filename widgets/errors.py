@@ -31,7 +31,8 @@ _STATUS_HINTS = {400: "errors.hint_400", 404: "errors.hint_404", 500: "errors.hi
 
 class OneLineTraceback:
     """Mixin for an exception whose cause is the server's or the model's, not a bug in the cell: IPython and Jupyter
-    show :meth:`traceback_line` instead of a traceback (``_render_traceback_``); ``%tb`` still shows the stack.
+    show :meth:`traceback_line` instead of a traceback (``_render_traceback_``). The stack is kept: ``%debug`` opens
+    it, ``traceback.print_exception(sys.last_value)`` prints it (``%tb`` shows the one line too).
 
     Example:
         >>> class NoText(OneLineTraceback, RuntimeError):

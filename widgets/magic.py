@@ -152,7 +152,7 @@ class AskFailed(_AskEndedEarly, Exception):
 
     ``__cause__`` is the original error (``anthropic.APIConnectionError``, ``StreamInterrupted``, ...). IPython
     shows only the line (``_render_traceback_``), not a traceback: the failure is the server's or the model's,
-    not a bug in the cell; ``%tb`` still shows the full traceback.
+    not a bug in the cell; ``%debug`` or ``traceback.print_exception(sys.last_value)`` still reach the stack.
 
     Example:
         >>> str(AskFailed("HTTP 404 from the server: model 'x' not found"))

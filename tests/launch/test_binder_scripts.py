@@ -60,7 +60,6 @@ pytestmark = [pytest.mark.timeout(3600)]  # a cold build (no suite build to reus
 
 
 engine = load_engine()
-port_is_free = engine.port_is_free
 
 
 def launch_environment(home: Path, **extra: str) -> dict[str, str]:
@@ -200,7 +199,7 @@ def test_postbuild_leaves_the_one_engine_build_in_the_image(built_engine):
 
 
 def test_start_hands_over_at_once_and_its_environment_reaches_a_live_model(built_engine, image_home, tmp_path):
-    assert port_is_free(START_PORT), f"port {START_PORT} is busy: set BINDER_TEST_PORT to a free port"
+    assert engine.port_is_free(START_PORT), f"port {START_PORT} is busy: set BINDER_TEST_PORT to a free port"
     env = launch_environment(image_home, ENGINE_PORT=str(START_PORT))
     try:
         launch = run_start(env, tmp_path)
@@ -288,7 +287,7 @@ def run_lesson(connection_file: Path, lesson: Path) -> list[str]:
 def test_engine_jupyterlab_and_two_kernels_fit_in_binders_guaranteed_memory(built_engine, image_home, tmp_path):
     """JupyterLab launched through `start` (as on Binder), two lessons run in two kernels against the engine;
     the peak memory of all four processes together must fit mybinder.org's guaranteed 1 GB."""
-    assert port_is_free(START_PORT) and port_is_free(LAB_PORT), f"ports {START_PORT}/{LAB_PORT} are busy"
+    assert engine.port_is_free(START_PORT) and engine.port_is_free(LAB_PORT), f"ports {START_PORT}/{LAB_PORT} are busy"
     runtime = tmp_path / "runtime"
     env = launch_environment(image_home, ENGINE_PORT=str(START_PORT), JUPYTER_RUNTIME_DIR=str(runtime),
                              JUPYTER_CONFIG_DIR=str(tmp_path / "config"))

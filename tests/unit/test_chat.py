@@ -20,7 +20,9 @@ import asyncio
 import io
 import json
 import socket
+import sys
 import time
+import traceback
 from html.parser import HTMLParser
 
 import anthropic
@@ -460,6 +462,8 @@ def test_a_cell_whose_reply_has_no_text_shows_one_line_not_a_traceback(capsys):
     lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("EmptyReply: The model sent no text (stop_reason max_tokens")
     assert "raise max_tokens" in lines[0] and "Traceback" not in captured.out + captured.err
+    stack = "".join(traceback.format_exception(sys.last_value))  # what the docstring says still reaches it
+    assert "raise EmptyReply(message, self.lang)" in stack
 
 
 def test_an_interrupt_before_any_text_rolls_back():

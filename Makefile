@@ -52,6 +52,7 @@ SECOND_PORT  ?= 18635
 SUITE_KERNEL_PORTS  ?= 20000-24999
 LESSON_KERNEL_PORTS ?= 25000-28999
 ZH_LESSONS   := notebooks/zh
+LESSON_JOB   := KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT)
 
 test:
 	@$(BOTH) install engine
@@ -68,7 +69,7 @@ test-suite:
 	KERNEL_PORTS=$(SUITE_KERNEL_PORTS) $(BIN)/python -m pytest --ignore=$(ZH_LESSONS)
 
 lesson-passes:
-	KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT) $(BIN)/python -m pytest $(ZH_LESSONS)
+	$(LESSON_JOB) $(BIN)/python -m pytest $(ZH_LESSONS)
 	@$(MAKE) --no-print-directory ollama-passes
 
 test-ollama:
@@ -76,8 +77,8 @@ test-ollama:
 	@$(MAKE) --no-print-directory ollama-passes
 
 ollama-passes:
-	KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT) $(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
-	KERNEL_PORTS=$(LESSON_KERNEL_PORTS) ENGINE_TEST_PORT=$(SECOND_PORT) $(BIN)/python -m pytest notebooks/en --ollama-double qwen3
+	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
+	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double qwen3
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

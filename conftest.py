@@ -32,12 +32,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from tests import kernel_ports
+    config.stash[_kernel_ports_key] = None
+    if os.environ.get("KERNEL_PORTS"):  # FIRST-LAST: this session's kernels take their ports there (make test sets it)
+        from tests import kernel_ports  # only then: importing it costs ~0.8 s (jupyter_client, the kit's replay)
 
-    try:  # KERNEL_PORTS=FIRST-LAST: this session's kernels take their ports there (make test sets it)
-        config.stash[_kernel_ports_key] = kernel_ports.install()
-    except ValueError as error:
-        raise pytest.UsageError(str(error)) from None
+        try:
+            config.stash[_kernel_ports_key] = kernel_ports.install()
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
     config.addinivalue_line("markers", "live: needs a real model server (the embedded engine or OLLAMA_BASE_URL)")
     config.stash[_started_key] = None
     config.stash[_double_key] = None

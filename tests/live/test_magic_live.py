@@ -7,19 +7,15 @@ The model's wording is not checked (a 135M model's text is poor): only structure
 from __future__ import annotations
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 from ollama_anthropic_widgets import StreamView, text_of
 from ollama_anthropic_widgets.magic import AskFailed, ask_session
-from traitlets.config import Config
+
+from tests.ipython_shell import terminal_shell
 
 
 @pytest.fixture()
 def shell(live_settings):
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell(config=config, colors="nocolor")
-    shell.run_line_magic("load_ext", "ollama_anthropic_widgets")
-    return shell
+    return terminal_shell()
 
 
 def test_conversation_across_cells_in_a_terminal_shell(shell, capsys, live_model):

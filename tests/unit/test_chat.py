@@ -35,6 +35,7 @@ from ollama_anthropic_widgets.render import render_chat_turn
 from PIL import Image
 
 from tests.chat_samples import paced_async_client
+from tests.ipython_shell import printed_lines, terminal_shell
 from tests.replay import load_recording, replay_client
 from tests.stream_samples import lengthened_exchanges
 
@@ -447,21 +448,15 @@ def test_reply_without_text_is_rolled_back_with_a_hint():
 
 
 def test_a_cell_whose_reply_has_no_text_shows_one_line_not_a_traceback(capsys):
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell(config=config, colors="nocolor")  # IPython as a terminal or a kernel runs a cell
+    shell = terminal_shell(load_kit=False)  # IPython runs the cell as a terminal or a kernel would
     client, _ = replay_client("chat_thinking_only_stream")
     shell.user_ns["chat"] = ChatWidget(client, "qwen3", max_tokens=24)
     capsys.readouterr()
     result = shell.run_cell('chat.send("Prove that there are infinitely many primes.")')
     assert isinstance(result.error_in_exec, EmptyReply)
-    captured = capsys.readouterr()
-    lines = [line for line in (captured.out + captured.err).splitlines() if line.strip()]
+    lines = printed_lines(capsys)
     assert len(lines) == 1 and lines[0].startswith("EmptyReply: The model sent no text (stop_reason max_tokens")
-    assert "raise max_tokens" in lines[0] and "Traceback" not in captured.out + captured.err
+    assert "raise max_tokens" in lines[0] and not any("Traceback" in line for line in lines)
     stack = "".join(traceback.format_exception(sys.last_value))  # what the docstring says still reaches it
     assert "raise EmptyReply(message, self.lang)" in stack
 

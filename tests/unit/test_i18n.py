@@ -39,6 +39,7 @@ from ollama_anthropic_widgets.streaming import StreamResult
 from ollama_anthropic_widgets.terminal_view import TerminalView
 from ollama_anthropic_widgets.usage import UsageTracker, summarize
 
+from tests.ipython_shell import printed_lines, terminal_shell
 from tests.replay import replay_client
 from tests.unit.test_chat import MODEL, SYSTEM, TURNS, exchanges, history_html, png_bytes
 from tests.unit.test_doctor import OLLAMA_ERROR_404_MODEL, ScriptedServer, json_reply, ollama
@@ -470,19 +471,13 @@ def test_ask_session_and_usage_text_in_chinese(monkeypatch):
 
 
 def test_ask_failure_line_in_chinese(monkeypatch, capsys):
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
     port = closed_port()
     monkeypatch.setenv("OLLAMA_BASE_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("OLLAMA_KIT_LANG", "zh")
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell(config=config, colors="nocolor")
-    shell.run_line_magic("load_ext", "ollama_anthropic_widgets")
+    shell = terminal_shell()
     result = shell.run_cell("%%ask --max-tokens 16\n你好")
     assert isinstance(result.error_in_exec, AskFailed)
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    lines = printed_lines(capsys)
     assert len(lines) == 1 and lines[0].startswith(f"%%ask 失败：连不上 http://127.0.0.1:{port} 上的模型服务"), lines
     assert lines[0].endswith("（对话没有变化：仍是 0 轮）")
     shell.run_cell("%%ask\n  \n")

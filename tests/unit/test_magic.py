@@ -30,8 +30,8 @@ from ollama_anthropic_widgets.chat import check_history
 from ollama_anthropic_widgets.magic import AskFailed, AskMagics, AskSession, AskStopped, ask_session, thinking_option
 from ollama_anthropic_widgets.streaming import StreamInterrupted
 from ollama_anthropic_widgets.terminal_view import TerminalView, printable
-from traitlets.config import Config
 
+from tests.ipython_shell import printed_lines, terminal_shell
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import frame_type, sse_frames
 
@@ -64,11 +64,7 @@ def recorded_reply_text(exchange: dict) -> str:
 def shell(monkeypatch):
     """A fresh IPython shell (no kernel, like IPython in a terminal) with the extension loaded."""
     monkeypatch.setenv("OLLAMA_MODEL", "model-from-settings")
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell(config=config, colors="nocolor")
-    shell.run_line_magic("load_ext", "ollama_anthropic_widgets")
-    return shell
+    return terminal_shell()
 
 
 def magics_of(shell) -> AskMagics:
@@ -79,11 +75,6 @@ def use_replay(shell, recorded: list[dict], **options):
     client, replayer = replay_client(recorded, **options)
     ask_session(shell).client = client
     return replayer
-
-
-def output_lines(capsys) -> list[str]:
-    captured = capsys.readouterr()
-    return [line for line in (captured.out + captured.err).splitlines() if line.strip()]
 
 
 # --- loading, one state per shell, cheap import ------------------------------------------------------------------
@@ -139,7 +130,7 @@ def test_bad_input_gives_one_line_and_changes_nothing(shell, capsys, cell, expec
     result = shell.run_cell(cell)
 
     assert not result.success and isinstance(result.error_in_exec, UsageError)
-    lines = output_lines(capsys)
+    lines = printed_lines(capsys)
     assert len(lines) == 1 and lines[0].startswith(expected), lines
     assert session.conversation.messages == before and session.options == options  # --new did not happen either
     assert len(replayer.requests) == 1
@@ -174,10 +165,10 @@ def test_line_magic_applies_options_and_says_where_the_conversation_stands(shell
     shell.run_cell(FIRST_CELL)
     capsys.readouterr()
     shell.run_line_magic("ask", "")
-    assert output_lines(capsys) == [f"%%ask: 1 exchange so far · model smollm2-135m · max_tokens 64 · "
+    assert printed_lines(capsys) == [f"%%ask: 1 exchange so far · model smollm2-135m · max_tokens 64 · "
                                     f"thinking: server default · system: {SYSTEM!r}"]
     shell.run_line_magic("ask", "--new --thinking on")
-    assert output_lines(capsys) == ["%%ask: new conversation · model model-from-settings · max_tokens 4096 · "
+    assert printed_lines(capsys) == ["%%ask: new conversation · model model-from-settings · max_tokens 4096 · "
                                     "thinking: on · no system prompt"]
     assert ask_session(shell).conversation.messages == []
 
@@ -317,7 +308,7 @@ def test_every_reply_is_recorded_once_and_ask_usage_shows_it(shell, capsys):
     capsys.readouterr()
     shell.run_line_magic("ask_usage", "--text")
     summary = ask_session(shell).tracker.summary()
-    assert output_lines(capsys)[0] == (f"2 calls · {summary['input_tokens']} in / {summary['output_tokens']} out "
+    assert printed_lines(capsys)[0] == (f"2 calls · {summary['input_tokens']} in / {summary['output_tokens']} out "
                                        f"tokens ({summary['total_tokens']} in all)")
     shell.run_line_magic("ask_usage", "")
     assert "UsagePanel(" in capsys.readouterr().out  # output="widget": the live panel
@@ -351,8 +342,8 @@ def test_a_failed_turn_leaves_the_conversation_valid(shell, capsys, recording, c
     result = shell.run_cell(f"%%ask\n{TURNS[1]}")
 
     assert not result.success and isinstance(result.error_in_exec, AskFailed)
-    failure = [line for line in output_lines(capsys) if line.startswith("%%ask failed:")]
-    assert len(failure) == 1 and expected in failure[0], output_lines(capsys)
+    failure = [line for line in printed_lines(capsys) if line.startswith("%%ask failed:")]
+    assert len(failure) == 1 and expected in failure[0], printed_lines(capsys)
     assert failure[0].endswith("(nothing was added to the conversation: 1 exchange)")
     assert "Traceback" not in capsys.readouterr().out
     assert session.conversation.messages == before and session.conversation.pending is None
@@ -380,7 +371,7 @@ def test_server_down_through_the_settings_client(shell, capsys, monkeypatch):
     monkeypatch.setenv("OLLAMA_BASE_URL", f"http://127.0.0.1:{port}")
     result = shell.run_cell("%%ask --max-tokens 16\n你好")
     assert isinstance(result.error_in_exec, AskFailed)
-    lines = output_lines(capsys)
+    lines = printed_lines(capsys)
     assert len(lines) == 1 and lines[0].startswith(f"%%ask failed: cannot reach the model server at "
                                                    f"http://127.0.0.1:{port}"), lines
     assert ask_session(shell).conversation.messages == []
@@ -406,7 +397,7 @@ def test_interrupt_keeps_the_conversation_and_the_partial_text(shell, capsys):
                                           http_client=httpx2.Client(transport=transport))
     result = shell.run_cell("%%ask\n写一首诗")
     assert isinstance(result.error_in_exec, AskStopped) and isinstance(result.error_in_exec, KeyboardInterrupt)
-    lines = output_lines(capsys)
+    lines = printed_lines(capsys)
     assert lines[-2].startswith("[stopped (KeyboardInterrupt) after ")
     assert lines[-1] == ("%%ask stopped: the partial reply is not kept; nothing was added to the conversation: "
                          "0 exchanges")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import socket
 import sys
 import time
 import traceback
@@ -36,6 +35,7 @@ from PIL import Image
 
 from tests.chat_samples import paced_async_client
 from tests.ipython_shell import printed_lines, terminal_shell
+from tests.net import closed_port
 from tests.replay import load_recording, replay_client
 from tests.stream_samples import lengthened_exchanges
 
@@ -67,12 +67,6 @@ def png_bytes(size=(8, 8)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (20, 120, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # closed on leaving: nothing listens there
 
 
 class ElementCollector(HTMLParser):

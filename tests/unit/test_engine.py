@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import socket
 import subprocess
@@ -13,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import closed_port
+from tests.replay import load_engine
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
 def engine(tmp_path, monkeypatch):
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path / "engine"))
-    spec = importlib.util.spec_from_file_location("engine_under_test", ROOT / "scripts" / "engine.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_engine()  # a fresh module each test; it looks for its files under ENGINE_HOME
 
 
 def fake_pip(monkeypatch, engine, content: bytes | None, calls: list):
@@ -219,9 +218,7 @@ def install_fake_server(engine, script: str) -> int:
     p["binary"].chmod(0o755)
     p["model"].parent.mkdir(parents=True)
     p["model"].write_text("not a gguf")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return closed_port()
 
 
 def test_crash_at_start_shows_the_log(engine):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-import socket
 import string
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from ollama_anthropic_widgets.terminal_view import TerminalView
 from ollama_anthropic_widgets.usage import UsageTracker, summarize
 
 from tests.ipython_shell import printed_lines, terminal_shell
+from tests.net import closed_port
 from tests.replay import replay_client
 from tests.unit.test_chat import MODEL, SYSTEM, TURNS, exchanges, history_html, png_bytes
 from tests.unit.test_doctor import OLLAMA_ERROR_404_MODEL, ScriptedServer, json_reply, ollama
@@ -58,12 +58,6 @@ NO_WORDS = {"doctor.server_ollama", "footer.rate", "doctor.other_status", "error
 def no_language_setting(monkeypatch):
     """Each test starts from the default (English) whatever the shell running the suite has set."""
     monkeypatch.delenv("OLLAMA_KIT_LANG", raising=False)
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- the table ---------------------------------------------------------------------------------------------------

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+
+from tests.net import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,12 +43,6 @@ def serve(body: bytes, status: int = 200) -> HTTPServer:
     return server
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_guess_asks_where_the_kit_looks_for_ollama(lab):
     from ollama_anthropic_widgets.config import DEFAULT_BASE_URL
 
@@ -69,7 +64,7 @@ def test_only_an_ollama_version_reply_counts_as_ollama(lab, monkeypatch, body, s
 
 
 def test_nothing_listening_means_the_engine_is_prepared(lab, monkeypatch):
-    monkeypatch.setattr(lab, "OLLAMA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(lab, "OLLAMA_URL", f"http://127.0.0.1:{closed_port()}")
     assert lab.ollama_answers() is False
     installs = []
     monkeypatch.setitem(sys.modules, "engine", type("FakeEngine", (), {"main": staticmethod(installs.append)}))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 
@@ -32,6 +31,7 @@ from ollama_anthropic_widgets.streaming import StreamInterrupted
 from ollama_anthropic_widgets.terminal_view import TerminalView, printable
 
 from tests.ipython_shell import printed_lines, terminal_shell
+from tests.net import closed_port
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import frame_type, sse_frames
 
@@ -365,9 +365,7 @@ def test_partial_reply_of_a_cut_stream_stays_printed(shell, capsys):
 
 
 def test_server_down_through_the_settings_client(shell, capsys, monkeypatch):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed on leaving: nothing listens there
+    port = closed_port()
     monkeypatch.setenv("OLLAMA_BASE_URL", f"http://127.0.0.1:{port}")
     result = shell.run_cell("%%ask --max-tokens 16\n你好")
     assert isinstance(result.error_in_exec, AskFailed)

@@ -9,7 +9,6 @@ from the embedded engine (tests/recordings/record_engine.py); ollama_* — const
 from __future__ import annotations
 
 import json
-import socket
 
 import anthropic
 import httpx2
@@ -24,6 +23,7 @@ from ollama_anthropic_widgets.streaming import (
     interruption_message,
 )
 
+from tests.net import closed_port
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import sse_frames
 
@@ -198,12 +198,6 @@ def test_throttle_bounds_updates_per_second_whatever_the_event_rate():
             throttle.spent(1)
             pushed += 1
     assert 15 <= pushed <= 17
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_describe_error_no_server_at_all():

@@ -12,12 +12,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import httpx2
 from ollama_anthropic_widgets import replay as _replay
 from ollama_anthropic_widgets.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
 
 RECORDINGS = Path(__file__).parent / "recordings"
 ROOT = Path(__file__).resolve().parent.parent
 LESSON_DATA = ROOT / "notebooks" / "data"  # recordings a lesson shows; the tests read the same files
+
+# A connection lost while a reply streams, in either form the SDK reports it: anthropic 2.17.0 and later raise
+# anthropic.APIConnectionError with the HTTP client's error as its __cause__ (_streaming.py); 2.10-2.16 let that
+# error (httpx2.RemoteProtocolError, ReadError: both httpx2.TransportError) through. A replay cut
+# (``cut_after=``) produces it; the kit's contract does not depend on which form arrives.
+LOST_CONNECTION = (anthropic.APIConnectionError, httpx2.TransportError)
 
 
 def recording_path(name: str) -> Path:

@@ -115,8 +115,9 @@ def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: st
             return one_line(localized("errors.timed_out" if timed_out else "errors.unreachable", lang, cause=why),
                             limit)
         url = f"{request.url.scheme}://{request.url.netloc.decode()}"
-        return one_line(localized("errors.timed_out_at" if timed_out else "errors.unreachable_at", lang, url=url,
-                                  cause=why), limit)
+        key = "errors.timed_out_at" if timed_out else "errors.dropped_at" if _dropped(error) else \
+            "errors.unreachable_at"
+        return one_line(localized(key, lang, url=url, cause=why), limit)
     if isinstance(error, StreamInterrupted):  # its message already says what happened and what to do
         return one_line(str(error), limit)
     return one_line(f"{type(error).__name__}: {error}", limit)
@@ -138,5 +139,14 @@ def describe_error(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: s
                                   message=server_message(error), hint=hint), limit)
     summary = error_summary(error, limit, lang=lang)
     if isinstance(error, anthropic.APIConnectionError):
-        return one_line(localized("errors.connection_hint", lang, summary=summary), limit)
+        hint = "errors.dropped_hint" if _dropped(error) else "errors.connection_hint"
+        return one_line(localized(hint, lang, summary=summary), limit)
     return summary
+
+
+def _dropped(error: BaseException) -> bool:
+    """True when the server was reached and then closed the connection (anthropic 2.17+ reports that as an
+    ``APIConnectionError`` whose cause is the HTTP client's protocol or read error): not a server that is down."""
+    import httpx2
+
+    return isinstance(error.__cause__, (httpx2.RemoteProtocolError, httpx2.ReadError))

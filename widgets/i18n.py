@@ -186,6 +186,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "cannot reach the model server at {url}{cause}",
         "zh": "连不上 {url} 上的模型服务{cause}",
     },
+    "errors.dropped_at": {
+        "en": "the model server at {url} closed the connection before the reply began{cause}",
+        "zh": "{url} 上的模型服务在回复开始前断开了连接{cause}",
+    },
+    "errors.dropped_hint": {
+        "en": "{summary}. Run it again; if it keeps happening, see the server's log.",
+        "zh": "{summary}。请重新运行；如果反复出现，请查看模型服务的日志。",
+    },
     "errors.cause": {"en": " ({cause})", "zh": "（{cause}）"},
     # -- streamed replies (streaming.py, stream_view.py, terminal_view.py, render.py) ----------------------------
     "stream.interrupted": {

@@ -40,7 +40,7 @@ from ollama_anthropic_widgets.usage import UsageTracker, summarize
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port
-from tests.replay import replay_client
+from tests.replay import LOST_CONNECTION, replay_client
 from tests.unit.test_chat import MODEL, SYSTEM, TURNS, exchanges, history_html, png_bytes
 from tests.unit.test_doctor import OLLAMA_ERROR_404_MODEL, ScriptedServer, json_reply, ollama
 from tests.unit.test_render import assert_inert
@@ -278,9 +278,10 @@ def test_stream_view_interrupted_line_in_chinese():
     view = StreamView(lang="zh")
     with pytest.raises(StreamInterrupted) as caught:
         view.consume(client.messages.stream(**ASK))
-    count = len(caught.value.partial_text)
+    count, cause = len(caught.value.partial_text), caught.value.__cause__
+    assert isinstance(cause, LOST_CONNECTION)
     assert view.error == str(caught.value)
-    assert view.error.startswith(f"流被中断，此前已收到 {count} 个字符（RemoteProtocolError: ")
+    assert view.error.startswith(f"流被中断，此前已收到 {count} 个字符（{type(cause).__name__}: ")
     assert view.error.endswith("；已收到的部分文本会保留——重新运行即可得到完整回复。")
     assert "⚠ 流被中断" in view.footer_html.value
 

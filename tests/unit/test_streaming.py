@@ -24,7 +24,7 @@ from ollama_anthropic_widgets.streaming import (
 )
 
 from tests.net import closed_port
-from tests.replay import Replayer, load_recording, replay_client
+from tests.replay import LOST_CONNECTION, Replayer, load_recording, replay_client
 from tests.stream_samples import sse_frames
 
 ASK = {"max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
@@ -157,7 +157,7 @@ def test_invalid_tool_json_is_kept_as_text_never_evaluated():
 def test_cut_stream_keeps_the_partial_text(cut_after):
     client, _ = replay_client("stream_poem", cut_after=cut_after)
     accumulator = StreamAccumulator()
-    with pytest.raises(httpx2.RemoteProtocolError):
+    with pytest.raises(LOST_CONNECTION):
         with client.messages.stream(model="m", **ASK) as stream:
             for event in stream:
                 accumulator.feed(event)
@@ -208,6 +208,21 @@ def test_describe_error_no_server_at_all():
     line = describe_error(caught.value)
     assert f"127.0.0.1:{port}" in line and "cannot reach" in line and "ollama serve" in line
     assert "\n" not in line
+
+
+def test_describe_error_server_reached_then_dropped():
+    """A server that answered and then closed the connection is not "down": the line says so and does not send the
+    learner to `ollama serve`. Real transport, real SDK: the replay cuts the body before its first event."""
+    client, _ = replay_client("stream_poem", cut_after=0)
+    with pytest.raises(LOST_CONNECTION) as caught:
+        with client.messages.stream(model="m", **ASK) as stream:
+            stream.until_done()
+    line = describe_error(caught.value)
+    assert "peer closed connection" in line and "\n" not in line
+    assert "cannot reach" not in line and "ollama serve" not in line
+    if isinstance(caught.value, anthropic.APIConnectionError):  # anthropic >= 2.17: the kit names what happened
+        assert line.startswith("the model server at http://replay.invalid closed the connection before the reply")
+        assert "run it again" in line.lower()
 
 
 @pytest.mark.parametrize(("recording", "base_url", "expected"), [

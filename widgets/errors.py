@@ -106,7 +106,7 @@ def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: st
     if isinstance(error, anthropic.APIStatusError):
         return one_line(f"HTTP {error.status_code}: {server_message(error)}", limit)
     if isinstance(error, anthropic.APIConnectionError):
-        request = getattr(error, "_request", None) or getattr(error, "request", None)
+        request = error.request  # public on every anthropic.APIError since 0.x
         lang = language(lang)
         cause = error.__cause__ or error.__context__
         why = localized("errors.cause", lang, cause=f"{type(cause).__name__}: {cause}") if cause is not None else ""

@@ -6,8 +6,8 @@ at it through the environment before any kernel starts, and stops it at the end.
 
 ``--ollama-double MODEL`` (``llama3.2`` or ``qwen3``) puts the Ollama double (``tests/ollama_double.py``) in front of
 that engine, on ``ENGINE_TEST_PORT + 1``, and points the lessons at it as Ollama would be: ``OLLAMA_MODEL=MODEL``,
-``OLLAMA_VISION_MODEL=llava``, and ``LESSONS_EXPECT_THINKING=1`` when MODEL thinks (``qwen3``), else ``0``, so a
-check cell can require a thinking section and non-empty answers. ``make test-ollama`` runs the lessons both ways.
+and ``OLLAMA_VISION_MODEL=llava``: the variables a learner sets. No lesson reads a variable only the test run sets; a
+check cell works out from the reply whether the model thought. ``make test-ollama`` runs the lessons both ways.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import pytest
 TEST_PORT = int(os.environ.get("ENGINE_TEST_PORT", "18435"))
 LIVE_FIXTURES = {"live_settings", "live_client", "live_model", "ollama_double"}
 DOUBLE_VISION_MODEL = "llava"
-EXPECT_THINKING = "LESSONS_EXPECT_THINKING"
 _started_key = pytest.StashKey[object]()  # the engine module, when this session started the engine
 _double_key = pytest.StashKey[object]()  # the OllamaDouble in front of it, once one runs
 _kernel_ports_key = pytest.StashKey[object]()  # kernels take their ports there, or None: tests/kernel_ports.py
@@ -85,15 +84,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     print(f"\n[engine] test server on port {TEST_PORT}, ready in {seconds:.1f} s")
     model = session.config.getoption("--ollama-double")
     if model is not None:
-        from tests.ollama_double import MODELS, RELEASE
+        from tests.ollama_double import RELEASE
 
         double = _start_double(session.config)
         os.environ.update({"OLLAMA_BASE_URL": double.base_url, "OLLAMA_MODEL": model,
-                           "OLLAMA_VISION_MODEL": DOUBLE_VISION_MODEL,
-                           EXPECT_THINKING: "1" if "thinking" in MODELS[model] else "0"})
+                           "OLLAMA_VISION_MODEL": DOUBLE_VISION_MODEL})
         print(f"[ollama double] Ollama {RELEASE} at {double.base_url} in front of the engine; "
-              f"OLLAMA_MODEL={model} OLLAMA_VISION_MODEL={DOUBLE_VISION_MODEL} "
-              f"{EXPECT_THINKING}={os.environ[EXPECT_THINKING]}")
+              f"OLLAMA_MODEL={model} OLLAMA_VISION_MODEL={DOUBLE_VISION_MODEL}")
 
 
 def _start_double(config: pytest.Config):

@@ -1,5 +1,6 @@
 """Every lesson notebook: valid nbformat 4, kernel python3, no stored output, the lesson shape, no /v1 base URL
-for an Anthropic client except where a cell deliberately shows that mistake, and listed in the README."""
+for an Anthropic client except where a cell deliberately shows that mistake, no environment variable that only the
+test run sets, and listed in the README."""
 
 from __future__ import annotations
 
@@ -54,13 +55,49 @@ def test_lesson_shape(notebook):
     assert nb.cells[-1].cell_type == "code", "the Try it cell is runnable"
 
 
+def _parse(source: str) -> ast.Module:
+    try:
+        return ast.parse(source)
+    except SyntaxError:  # IPython magics
+        return ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+
+
+def _environment_reads(source: str) -> set[str]:
+    """The names of the environment variables a cell reads: os.environ[...] / .get / .setdefault, os.getenv."""
+    names = set()
+    for node in ast.walk(_parse(source)):
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("environ"):
+            key = node.slice
+        elif isinstance(node, ast.Call) and (ast.unparse(node.func).endswith(("environ.get", "environ.setdefault",
+                                                                             "environ.pop", "getenv")) and node.args):
+            key = node.args[0]
+        else:
+            continue
+        names.add(key.value if isinstance(key, ast.Constant) else ast.unparse(key))
+    return names
+
+
+def test_lessons_read_only_the_settings_a_learner_has(notebook):
+    """Run All passes for a learner: no lesson depends on a variable only the test run sets. Every variable a lesson
+    reads is one the README's configuration table documents for learners."""
+    path, nb = notebook
+    readme_settings = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", (ROOT / "README.md").read_text(encoding="utf-8"),
+                                     re.MULTILINE))
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            unknown = _environment_reads(cell.source) - readme_settings
+            assert not unknown, f"{path.name} cell {index} reads {sorted(unknown)}, which a learner does not set"
+
+
+def test_policy_check_catches_a_test_only_variable():
+    assert _environment_reads('if os.environ.get("LESSONS_X") == "1": pass') == {"LESSONS_X"}
+    assert _environment_reads('x = os.getenv("A"); y = os.environ["B"]; os.environ.setdefault("C", "1")') == {
+        "A", "B", "C"}
+
+
 def _anthropic_base_urls(source: str):
     """The base_url arguments of every Anthropic(...) / AsyncAnthropic(...) call in a cell, as source text."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:  # IPython magics
-        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
-    for node in ast.walk(tree):
+    for node in ast.walk(_parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
                 "Anthropic", "AsyncAnthropic"):
             for keyword in node.keywords:

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The engine build (CPU-bound) and pip's install (mostly network and disk) run side by side on a first run.
 BOTH   := $(MAKE) --no-print-directory -j2
 
-.PHONY: lab test test-suite lesson-passes test-ollama ollama-passes test-bounds install engine lab-engine lint bench clean help
+.PHONY: lab test test-suite lesson-passes test-ollama ollama-passes test-newest test-bounds lock install engine lab-engine lint bench clean help
 help:
 	@echo "make lab     install everything, use Ollama or start the embedded engine, open JupyterLab"
 	@echo "make test    install everything; lint, unit, live, package, launch and browser tests, and every lesson"
@@ -13,15 +13,22 @@ help:
 	@echo "make test-ollama  only the two passes of the lessons through the Ollama double"
 	@echo "make engine  build/fetch the embedded engine only (cached; first time 3-4 min on 2 cores)"
 	@echo "make bench   print the kit's and the engine's performance figures"
-	@echo "make test-bounds  unit tests at the lowest declared dependency versions and at the newest"
+	@echo "make test-newest  the canary: a fresh venv with the newest releases pyproject's ranges allow; unit tests and"
+	@echo "             the English lessons on the engine; a failure lists what was released since the lock"
+	@echo "make test-bounds  unit tests at the lowest declared dependency versions"
+	@echo "make lock    refresh requirements.txt, the hash-checked lock, to the newest releases the ranges allow"
 
 # The bare venv is all scripts/engine.py needs (standard library + pip), so the engine can build meanwhile.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# requirements.txt is the lock: exact, hash-checked versions of everything the lessons, the kit and the tests need,
+# compiled from pyproject.toml's ranges by `make lock`, so a fresh clone installs what was tested whatever was
+# released since. The kit itself goes in editable and without dependencies: they all came from the lock.
 $(BIN)/.installed: requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -84,24 +91,44 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(BOUNDS) artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	rm -rf $(VENV) $(BOUNDS) $(NEWEST) artifacts .pytest_cache .ruff_cache .mypy_cache *.egg-info
 
-# --- dependency bounds (issue 12): the unit tests at both ends of every direct dependency's declared range ---
-# lowest: each direct dependency pinned to its floor in pyproject.toml (scripts/bounds.py), on the oldest Python the
-# kit supports; newest: the newest releases, on the newest Python found. Either Python falls back to $(PYTHON).
-BOUNDS ?= .bounds
+# The oldest and the newest Python the kit supports, where this machine has them (else $(PYTHON)).
 LOWEST_PYTHON ?= $(shell PYENV_VERSION=3.10 python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null || echo $(PYTHON))
 NEWEST_PYTHON ?= $(shell PYENV_VERSION=3.13 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || echo $(PYTHON))
+
+# --- the lock: one universal lock for Python 3.10-3.13 (Binder's 3.12 included), with hashes, compiled by uv ---
+# Run it to take new releases (after `make test-newest` went red and the cause is mended, or to refresh at will),
+# then `make test` and commit requirements.txt. The kit's own dependencies stay ranges in pyproject.toml.
+UV ?= uv==0.13.8
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(UV)"
+	$(BIN)/uv pip compile pyproject.toml --extra lessons --extra test --universal --python-version 3.10 \
+		--generate-hashes --upgrade --custom-compile-command "make lock" --output-file requirements.txt
+
+# --- the canary: the newest releases pyproject's ranges allow, installed fresh, on the newest Python found ---
+# The day a release breaks the kit or a lesson, this goes red and names what was released since the lock.
+NEWEST ?= .newest
+test-newest: install engine
+	rm -rf $(NEWEST)
+	$(NEWEST_PYTHON) -m venv $(NEWEST)
+	$(NEWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(NEWEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[lessons,test]"
+	@echo "[newest]" && $(NEWEST)/bin/python scripts/bounds.py versions && $(NEWEST)/bin/python scripts/bounds.py drift
+	$(NEWEST)/bin/python -m pytest tests/unit notebooks/en || { \
+		echo "[newest] red on the newest releases, green on the lock: one of these releases broke it:"; \
+		$(NEWEST)/bin/python scripts/bounds.py drift; exit 1; }
+
+# --- dependency floors (issue 12): the unit tests at the lower end of every direct dependency's declared range ---
+# Each direct dependency pinned to its floor in pyproject.toml (scripts/bounds.py), on the oldest Python the kit
+# supports. The upper end is `make test-newest`. Either Python falls back to $(PYTHON).
+BOUNDS ?= .bounds
 
 test-bounds: install
 	mkdir -p $(BOUNDS)
 	$(BIN)/python scripts/bounds.py floors > $(BOUNDS)/floors.txt
-	rm -rf $(BOUNDS)/lowest $(BOUNDS)/newest
+	rm -rf $(BOUNDS)/lowest
 	$(LOWEST_PYTHON) -m venv $(BOUNDS)/lowest
 	$(BOUNDS)/lowest/bin/python -m pip install --quiet --constraint $(BOUNDS)/floors.txt ".[test]"
 	@echo "[bounds] lowest:" && $(BOUNDS)/lowest/bin/python scripts/bounds.py versions
 	$(BOUNDS)/lowest/bin/python -m pytest tests/unit -q
-	$(NEWEST_PYTHON) -m venv $(BOUNDS)/newest
-	$(BOUNDS)/newest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[test]"
-	@echo "[bounds] newest:" && $(BOUNDS)/newest/bin/python scripts/bounds.py versions
-	$(BOUNDS)/newest/bin/python -m pytest tests/unit -q

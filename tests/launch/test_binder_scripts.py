@@ -162,15 +162,20 @@ def engine_home_of(env: dict[str, str]) -> Path:
     return Path(env.get("ENGINE_HOME") or Path(env["HOME"]) / ".cache" / "ollama-anthropic-kit" / "engine")
 
 
-def test_requirements_install_the_kit_from_the_repository_root():
-    """repo2docker installs binder/requirements.txt from the repository root, where "." is this project."""
+def test_requirements_install_the_lock_and_postbuild_the_kit():
+    """repo2docker installs binder/requirements.txt from the repository root: the lock, hash-checked (pip reads the
+    nested path relative to binder/); binder/postBuild then installs the kit itself from the checkout."""
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "-r", "binder/requirements.txt"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    assert "Would install ollama-anthropic-widgets-" in output, output[-3000:]
-    # The [lessons] extra came along: JupyterLab is required *by the kit*, not merely present.
-    assert re.search(r"jupyterlab\S* .*\(from ollama-anthropic-widgets==", output), output[-3000:]
+    assert re.search(r"anthropic==\d", output) and re.search(r"jupyterlab==\d", output), output[-3000:]
+    kit_install = re.search(r"python3 -m pip install (.*-e \.)$", (BINDER / "postBuild").read_text(), re.MULTILINE)
+    assert kit_install, "binder/postBuild should install the kit (pip install ... -e .)"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", *kit_install.group(1).split()],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Would install ollama-anthropic-widgets-" in output, output[-3000:]
 
 
 def test_runtime_txt_pins_a_python_that_is_supported_and_fits_the_kit():

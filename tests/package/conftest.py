@@ -1,6 +1,9 @@
 """The kit as a pip user gets it: built once per session into an sdist and a wheel, installed into a fresh venv.
 
-Everything lives in pytest's temporary directory, outside the repository: nothing of the clone can leak in.
+Everything lives in pytest's temporary directory, outside the repository: nothing of the clone can leak in. The
+build and the fresh venv take their packages at the versions of the environment the tests run in: the lock's under
+`make test`, the newest releases under `make test-newest`. So a release that came out after the lock cannot turn
+`make test` red here, and the canary still sees what a pip user gets that day.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def dist(tmp_path_factory) -> dict[str, Path]:
     so a file the sdist forgets also goes missing from the wheel."""
     out = tmp_path_factory.mktemp("dist")
     started = time.monotonic()
-    _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    # No isolation: the build backend (setuptools) is the test environment's, not whatever PyPI has today.
+    _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)])
     print(f"\n[package] sdist + wheel built in {time.monotonic() - started:.1f} s")
     (sdist,), (wheel,) = out.glob("*.tar.gz"), out.glob("*.whl")
     return {"sdist": sdist, "wheel": wheel}
@@ -45,9 +49,13 @@ def kit_venv(dist, tmp_path_factory) -> Path:
     started = time.monotonic()
     venv.create(home / "venv", with_pip=False)
     python = home / "venv" / "bin" / "python"
+    versions = home / "constraints.txt"  # the test environment's versions (see the module's docstring)
+    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True,
+                            text=True, check=True).stdout
+    versions.write_text(frozen, encoding="utf-8")
     # This suite's pip installs into the new venv (`--python`, pip >= 22.3): no ensurepip; no .pyc compiling (the
     # kernel compiles only what it imports). Half the time of a plain `venv` + `pip install` (25 s vs 58 s here).
     _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-compile",
-          str(dist["wheel"]), "ipykernel"], cwd=home)
+          "--constraint", str(versions), str(dist["wheel"]), "ipykernel"], cwd=home)
     print(f"\n[package] fresh venv with the wheel in {time.monotonic() - started:.1f} s")
     return python

@@ -44,8 +44,15 @@ lab:
 	@$(BOTH) install lab-engine
 	$(BIN)/python scripts/lab.py $(LAB_ARGS)
 
+# ruff, and actionlint over .github/workflows (built once from the Go module proxy at a pinned release, cached).
+# `make test` runs ruff alone, so that it needs no Go; CI's lint stage runs both (.ci/run lint).
+TOOLS      ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ollama-anthropic-kit/tools
+ACTIONLINT ?= v1.7.12
 lint: install
 	$(BIN)/ruff check .
+	@command -v go >/dev/null || { echo "make lint: actionlint is built with Go (1.24 or later); install Go, or run $(BIN)/ruff check . alone"; exit 1; }
+	GOBIN=$(TOOLS)/actionlint-$(ACTIONLINT) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT)
+	$(TOOLS)/actionlint-$(ACTIONLINT)/actionlint
 
 # Pass 1 (pytest): everything, both lesson editions on the embedded engine. Passes 2 and 3: the lessons as a
 # learner with Ollama sees them, through tests/ollama_double.py in front of the engine (see conftest.py); the

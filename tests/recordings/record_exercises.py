@@ -162,8 +162,6 @@ def record_double(base_url: str) -> list[dict[str, Any]]:
     client.messages.create(model="llama3.2", max_tokens=64, messages=HELLO)
     session.keep("text", "llama3.2, messages.create 你好, max_tokens 64", recorder)
 
-    _chat(session, "llama3.2", stream=False)
-
     session.failing("unknown_model_404", "a model that is not pulled: 404 not_found_error", model="no-such-model",
                     max_tokens=16, messages=HELLO)
     session.failing("url_v1_404", "base_url ending in /v1: the SDK requests /v1/v1/messages, Gin's plain-text 404",
@@ -177,6 +175,7 @@ def record_double(base_url: str) -> list[dict[str, Any]]:
         pass
     session.keep("count_tokens_404", "messages.count_tokens: no such route, plain-text 404", recorder)
     session.get("tags", "GET /api/tags (Ollama's list of pulled models)", "/api/tags")
+    session.get("models", "GET /v1/models (the same list through Ollama's OpenAI-compatible API)", "/v1/models")
     return session.exchanges
 
 

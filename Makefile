@@ -20,7 +20,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(BIN)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+$(BIN)/.installed: requirements.txt pyproject.toml exercises/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 

@@ -168,9 +168,12 @@ def test_requirements_install_the_kit_from_the_repository_root():
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
-    assert "Would install ollama-anthropic-widgets-" in output, output[-3000:]
+    would_install = re.search(r"^Would install (.*)$", output, re.M)
+    assert would_install and "ollama-anthropic-widgets-" in would_install.group(1), output[-3000:]
     # The [lessons] extra came along: JupyterLab is required *by the kit*, not merely present.
     assert re.search(r"jupyterlab\S* .*\(from ollama-anthropic-widgets==", output), output[-3000:]
+    # The lessons' exercises, a project of their own beside the kit (exercises/pyproject.toml), come along too.
+    assert "ollama-anthropic-exercises-" in would_install.group(1), output[-3000:]
 
 
 def test_runtime_txt_pins_a_python_that_is_supported_and_fits_the_kit():

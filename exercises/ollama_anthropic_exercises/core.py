@@ -17,7 +17,7 @@ Messages come from tables shaped like the kit's ``i18n.MESSAGES``, in the langua
 (``OLLAMA_KIT_LANG``; the lessons set it), through the kit's own lookup (``i18n.localized_in``).
 
 Example:
-    >>> ex = Exercise("00", 1, "double", lambda f, context: "checked " + str(f(2)), table={}, hint_key="",
+    >>> ex = Exercise("00", 1, "double", lambda f, context: "checked " + str(f(2)), table={}, hint={},
     ...               solution_code="def double(x):\\n    return 2 * x\\n")
     >>> ex.evaluate(lambda x: 2 * x, lang="en").outcome
     'correct'
@@ -203,21 +203,22 @@ class Exercise:
 
     ``checker(answer, context)`` returns the detail of a pass (a string) or raises :class:`Incorrect`; it receives
     the answer already found to be answered (callable, for a function exercise). ``table`` holds the lesson's
-    messages (the keys the checker raises, the hint, the case names); :data:`CORE` the common ones.
+    messages (the keys the checker raises, the case names); :data:`CORE` the common ones. ``hint`` is plain text,
+    one per language (not a template: it may quote code with braces).
     ``solution_code`` is shown by :meth:`solution` and never run here (the tests run it).
 
     Example:
-        >>> ex = Exercise("00", 2, "answer", lambda value, context: "ok" if value == 42 else "no",
-        ...               table={"h": {"en": "Think.", "zh": "想一想。"}}, hint_key="h", solution_code="answer = 42",
-        ...               kind="value")
+        >>> ex = Exercise("00", 2, "answer", lambda value, context: "ok" if value == 42 else "no", table={},
+        ...               hint={"en": "Think.", "zh": "想一想。"}, solution_code="answer = 42", kind="value")
         >>> ex.evaluate(..., lang="en").key
         'unanswered.ellipsis'
     """
 
     def __init__(self, lesson: str, number: int, name: str, checker: Callable[..., str], *,
-                 table: Mapping[str, Mapping[str, str]], hint_key: str, solution_code: str, kind: str = "function"):
+                 table: Mapping[str, Mapping[str, str]], hint: Mapping[str, str], solution_code: str,
+                 kind: str = "function"):
         self.lesson, self.number, self.name = lesson, number, name
-        self.checker, self.table, self.hint_key = checker, table, hint_key
+        self.checker, self.table, self.hint_text = checker, table, hint
         self.solution_code, self.kind = solution_code, kind
 
     def __repr__(self) -> str:
@@ -270,7 +271,10 @@ class Exercise:
 
     def hint(self, *, lang: str | None = None) -> None:
         """Print a hint."""
-        print(self._render("hint", lang, hint=localized_in(self.table, self.hint_key, lang)))
+        from ollama_anthropic_widgets.i18n import DEFAULT_LANGUAGE, language
+
+        chosen = language(lang)
+        print(self._render("hint", chosen, hint=self.hint_text.get(chosen) or self.hint_text[DEFAULT_LANGUAGE]))
 
     def solution(self, *, lang: str | None = None) -> None:
         """Print a solution. It is shown, not run: your own answer stays in charge."""

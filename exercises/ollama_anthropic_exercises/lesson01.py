@@ -11,19 +11,18 @@ from .core import Context, Exercise, Incorrect, call, short
 
 HELLO = [{"role": "user", "content": "你好"}]
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "`message.content` is a list of blocks. Keep the blocks whose `block.type == \"text\"` and join their "
               "`block.text` with `\"\".join(...)`. A reply without a text block then gives \"\" by itself.",
         "zh": "`message.content` 是一个内容块列表。只保留 `block.type == \"text\"` 的块，再用 `\"\".join(...)` "
               "把它们的 `block.text` 拼起来。没有文本块的回复自然就得到 \"\"。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "The same selection as exercise 1, with `\"thinking\"` blocks and their `block.thinking` attribute.",
         "zh": "和练习 1 一样的挑选，只是换成 `\"thinking\"` 块和它的 `block.thinking` 属性。",
     },
-    "ex3.hint": {
+    "ex3": {
         "en": "Test with `isinstance`, most specific first: `TypeError` (the SDK refused before sending), "
               "`anthropic.APIConnectionError` (nobody answered), `anthropic.NotFoundError` (a 404: look at "
               "`error.message` — does it name a model?), and everything else is \"other\".",
@@ -31,6 +30,10 @@ TABLE: dict[str, dict[str, str]] = {
               "`anthropic.APIConnectionError`（没有服务响应）、`anthropic.NotFoundError`（404：看看 `error.message` "
               "里有没有提到模型），其余的都是 \"other\"。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "select.not_str": {
         "en": "`{name}` should return a str, and returned {got} for {case}.",
         "zh": "`{name}` 应该返回字符串，但处理 {case} 时返回了 {got}。",
@@ -183,7 +186,7 @@ def _check_what_went_wrong(answer: Any, context: Context) -> str:
     for case_key, want, error in errors:
         case = context.text(case_key)
         got = call(answer, "what_went_wrong", case, error)
-        if got not in labels:
+        if not isinstance(got, str) or got not in labels:
             raise Incorrect("ex3.not_label", case=case, got=short(got))
         if got != want:
             raise Incorrect("ex3.wrong_label", case=case, error=f"{type(error).__name__}: {short(str(error), 70)}",
@@ -191,17 +194,17 @@ def _check_what_went_wrong(answer: Any, context: Context) -> str:
     return context.cases([case for case, _, _ in errors])
 
 
-ex1 = Exercise("01", 1, "reply_text", _check_reply_text, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("01", 1, "reply_text", _check_reply_text, table=TABLE, hint=HINTS["ex1"], solution_code='''
 def reply_text(message):
     return "".join(block.text for block in message.content if block.type == "text")
 ''')
 
-ex2 = Exercise("01", 2, "thinking_text", _check_thinking_text, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("01", 2, "thinking_text", _check_thinking_text, table=TABLE, hint=HINTS["ex2"], solution_code='''
 def thinking_text(message):
     return "".join(block.thinking for block in message.content if block.type == "thinking")
 ''')
 
-ex3 = Exercise("01", 3, "what_went_wrong", _check_what_went_wrong, table=TABLE, hint_key="ex3.hint",
+ex3 = Exercise("01", 3, "what_went_wrong", _check_what_went_wrong, table=TABLE, hint=HINTS["ex3"],
                solution_code='''
 import anthropic
 

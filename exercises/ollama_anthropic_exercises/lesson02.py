@@ -11,9 +11,8 @@ from .core import Context, Exercise, Incorrect, call, short
 FIRST_TEXT_AT, END_AT = 0.5, 1.0
 EARLIEST, LATEST = FIRST_TEXT_AT - 0.05, END_AT - 0.15
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Note `time.perf_counter()` before the `with`, iterate over the events inside it, and at the first "
               "event with `event.type == \"content_block_delta\"` and `event.delta.type == \"text_delta\"` return the "
               "time since. After the loop (no text came) return None.",
@@ -21,13 +20,17 @@ TABLE: dict[str, dict[str, str]] = {
               "\"content_block_delta\"` 且 `event.delta.type == \"text_delta\"` 的事件时，返回从开始到现在的秒数。"
               "循环结束还没有文本（没有文本到达），就返回 None。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Print and collect the pieces of `stream.text_stream`, then take `stream.get_final_message()` for the "
               "stop_reason. Careful: `stream.get_final_text()` raises when no text block came; the text you collected "
               "is \"\" then, which is the right answer.",
         "zh": "打印并收集 `stream.text_stream` 的每一段文本，再用 `stream.get_final_message()` 取得停止原因。注意："
               "没有文本块时 `stream.get_final_text()` 会抛出异常；这时你收集到的文本是 \"\"，这正是正确答案。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.no_number": {
         "en": "On {case}, `seconds_to_first_text` returned {got}: a number of seconds was expected, since text "
               "arrived.",
@@ -143,7 +146,7 @@ def _check_text_and_stop_reason(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _ in cases])
 
 
-ex1 = Exercise("02", 1, "seconds_to_first_text", _check_seconds_to_first_text, table=TABLE, hint_key="ex1.hint",
+ex1 = Exercise("02", 1, "seconds_to_first_text", _check_seconds_to_first_text, table=TABLE, hint=HINTS["ex1"],
                solution_code='''
 import time
 
@@ -157,7 +160,7 @@ def seconds_to_first_text(stream):
     return None
 ''')
 
-ex2 = Exercise("02", 2, "text_and_stop_reason", _check_text_and_stop_reason, table=TABLE, hint_key="ex2.hint",
+ex2 = Exercise("02", 2, "text_and_stop_reason", _check_text_and_stop_reason, table=TABLE, hint=HINTS["ex2"],
                solution_code='''
 def text_and_stop_reason(stream):
     text = ""

@@ -12,17 +12,16 @@ from typing import Any
 from . import replies
 from .core import Context, Exercise, Incorrect, call, quietly, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Return `{\"role\": \"user\", \"content\": [text block, image block]}`. The image block is `{\"type\": "
               "\"image\", \"source\": {\"type\": \"base64\", \"media_type\": \"image/png\", \"data\": ...}}`, and "
               "`data` is a str: `base64.b64encode(png_bytes).decode()`.",
-        "zh": "返回 `{\"role\": \"user\", \"content\": [文本块, 图片块]}`。图片块是 `{\"type\": \"image\", "
-              "\"source\": {\"type\": \"base64\", \"media_type\": \"image/png\", \"data\": ...}}`，`data` 是字符串："
-              "`base64.b64encode(png_bytes).decode()`。",
+        "zh": "返回一条用户消息 `{\"role\": \"user\", \"content\": [...]}`，content 里先放文本块，再放图片块。"
+              "图片块是 `{\"type\": \"image\", \"source\": {\"type\": \"base64\", \"media_type\": \"image/png\", "
+              "\"data\": ...}}`，`data` 是字符串：`base64.b64encode(png_bytes).decode()`。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Start with `[{\"role\": \"system\", \"content\": system}]` when there is a system prompt. A string "
               "content stays as it is. In a list of blocks: join the `text` blocks into one string; each `tool_use` "
               "block becomes an entry of the assistant message's `tool_calls` (`arguments` = "
@@ -33,6 +32,10 @@ TABLE: dict[str, dict[str, str]] = {
               "（`arguments` = `json.dumps(block[\"input\"])`）；每个 `tool_result` 块单独变成一条消息 `{\"role\": "
               "\"tool\", \"tool_call_id\": ..., \"content\": ...}`。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.not_message": {
         "en": "`image_message` returned {got}; it should return one message: a dict with \"role\": \"user\" and a "
               "\"content\" list.",
@@ -242,7 +245,7 @@ def _check_to_openai_messages(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _, _ in CONVERSIONS])
 
 
-ex1 = Exercise("03", 1, "image_message", _check_image_message, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("03", 1, "image_message", _check_image_message, table=TABLE, hint=HINTS["ex1"], solution_code='''
 import base64
 
 
@@ -257,7 +260,7 @@ def image_message(question, png_bytes):
     }
 ''')
 
-ex2 = Exercise("03", 2, "to_openai_messages", _check_to_openai_messages, table=TABLE, hint_key="ex2.hint",
+ex2 = Exercise("03", 2, "to_openai_messages", _check_to_openai_messages, table=TABLE, hint=HINTS["ex2"],
                solution_code='''
 import json
 

@@ -8,21 +8,24 @@ from typing import Any
 from . import replies
 from .core import Context, Exercise, Incorrect, call, quietly, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Collect the `content` of the messages whose role is \"system\" into one string, keep the other "
               "messages in order, and return `{\"system\": ..., \"messages\": ...}` (leave \"system\" out when there "
               "was none). Build new lists rather than removing items from the one you were given.",
         "zh": "把 role 为 \"system\" 的消息的 `content` 合成一个字符串，其余消息按原顺序保留，返回 `{\"system\": ..., "
               "\"messages\": ...}`（没有系统消息时不要 \"system\"）。新建列表，不要从传进来的列表里删。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "A str stays as it is. A list of blocks: `\"\".join(block[\"text\"] for block in system)` — Ollama "
               "joins the texts with nothing between them, and `cache_control` changes nothing.",
         "zh": "字符串原样返回。内容块列表：`\"\".join(block[\"text\"] for block in system)`。Ollama "
               "把各段文本直接拼接，中间不加任何分隔符，`cache_control` 不起任何作用。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.not_request": {
         "en": "`from_openai_messages` returned {got}; it should return a dict with \"messages\" (and \"system\" when "
               "there is one), ready for `client.messages.create(model=..., max_tokens=..., **request)`.",
@@ -144,7 +147,7 @@ def _check_system_as_ollama_sees_it(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _ in SYSTEMS])
 
 
-ex1 = Exercise("04", 1, "from_openai_messages", _check_from_openai_messages, table=TABLE, hint_key="ex1.hint",
+ex1 = Exercise("04", 1, "from_openai_messages", _check_from_openai_messages, table=TABLE, hint=HINTS["ex1"],
                solution_code='''
 def from_openai_messages(openai_messages):
     system = "\\n".join(message["content"] for message in openai_messages if message["role"] == "system")
@@ -155,7 +158,7 @@ def from_openai_messages(openai_messages):
 ''')
 
 ex2 = Exercise("04", 2, "system_as_ollama_sees_it", _check_system_as_ollama_sees_it, table=TABLE,
-               hint_key="ex2.hint", solution_code='''
+               hint=HINTS["ex2"], solution_code='''
 def system_as_ollama_sees_it(system):
     if isinstance(system, str):
         return system

@@ -9,9 +9,8 @@ from anthropic.types import Message
 from . import replies
 from .core import Context, Exercise, Incorrect, call, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Since SDK 1.0, `temperature` and `top_k` are no longer keyword arguments of `messages.create`. Pass "
               "them in `extra_body={\"temperature\": temperature, \"top_k\": top_k}`: the SDK merges that dict into "
               "the JSON body. Return what `messages.create` returns.",
@@ -19,7 +18,7 @@ TABLE: dict[str, dict[str, str]] = {
               "`extra_body={\"temperature\": temperature, \"top_k\": top_k}`：SDK 会把这个字典合并进 JSON 请求体。"
               "返回 `messages.create` 的返回值。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "`max_tokens` and `tool_use` can be read from `message.stop_reason`. A stop-sequence hit is "
               "`stop_reason == \"stop_sequence\"` on Anthropic's API, but llama.cpp says \"end_turn\" and fills "
               "`message.stop_sequence`: test both. (Ollama gives no sign at all, so \"end_turn\" is all you can say.)",
@@ -27,6 +26,10 @@ TABLE: dict[str, dict[str, str]] = {
               "给出 `stop_reason == \"stop_sequence\"`，但 llama.cpp 说的是 \"end_turn\"，同时填上 "
               "`message.stop_sequence`：两个都要看。（Ollama 什么迹象都不给，所以只能说 \"end_turn\"。）",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.keyword": {
         "en": "`sampled_reply` raised {error}: since SDK 1.0, temperature, top_p and top_k are not keyword arguments "
               "of `messages.create`. Pass them in `extra_body={{...}}`.",
@@ -132,7 +135,7 @@ def _check_how_it_ended(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _, _ in ENDINGS])
 
 
-ex1 = Exercise("05", 1, "sampled_reply", _check_sampled_reply, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("05", 1, "sampled_reply", _check_sampled_reply, table=TABLE, hint=HINTS["ex1"], solution_code='''
 def sampled_reply(client, model, prompt, temperature, top_k):
     return client.messages.create(
         model=model,
@@ -142,7 +145,7 @@ def sampled_reply(client, model, prompt, temperature, top_k):
     )
 ''')
 
-ex2 = Exercise("05", 2, "how_it_ended", _check_how_it_ended, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("05", 2, "how_it_ended", _check_how_it_ended, table=TABLE, hint=HINTS["ex2"], solution_code='''
 def how_it_ended(message):
     if message.stop_reason == "stop_sequence" or message.stop_sequence:
         return "stop_sequence"

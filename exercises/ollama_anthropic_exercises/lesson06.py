@@ -12,15 +12,14 @@ from anthropic.types import ToolUseBlock
 from . import replies
 from .core import Context, Exercise, Incorrect, call, quietly, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Keep the blocks with `block.type == \"tool_use\"`, in order, and make a `(block.name, block.input)` "
               "pair of each. A reply with no tool call gives `[]`.",
         "zh": "按顺序保留 `block.type == \"tool_use\"` 的块，每个块组成一个 `(block.name, block.input)` 二元组。"
               "没有工具调用的回复返回 `[]`。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Inside `try`: `output = functions[call.name](**call.input)`, then return a tool_result whose content "
               "is `json.dumps(output, ensure_ascii=False)`. In `except Exception as error`: return a tool_result with "
               "`\"is_error\": True` and the error's text as content. Both carry `\"tool_use_id\": call.id`.",
@@ -28,7 +27,7 @@ TABLE: dict[str, dict[str, str]] = {
               "`json.dumps(output, ensure_ascii=False)`。在 `except Exception as error` 里：返回带 `\"is_error\": "
               "True` 的 tool_result，content 写上错误信息。两种都要带 `\"tool_use_id\": call.id`。",
     },
-    "ex3.hint": {
+    "ex3": {
         "en": "Loop at most `max_rounds` times: call the model (with `tools`); if the reply has no tool_use block, "
               "return it. Otherwise append `{\"role\": \"assistant\", \"content\": reply.content}` and a user message "
               "with one tool_result per call (exercise 2), and go round again. After the last round, return the last "
@@ -37,6 +36,10 @@ TABLE: dict[str, dict[str, str]] = {
               "`{\"role\": \"assistant\", \"content\": reply.content}`，再追加一条用户消息，每个调用对应一个 "
               "tool_result（练习 2），然后进入下一轮。最后一轮结束后，返回最后一次的回复。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.not_list": {
         "en": "For {case}, `tool_calls_of` returned {got}; it should return a list of (name, input) pairs.",
         "zh": "对 {case}，`tool_calls_of` 返回了 {got}；它应该返回由（名称，输入）二元组组成的列表。",
@@ -289,12 +292,12 @@ def _check_tool_loop(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _, _ in LOOPS])
 
 
-ex1 = Exercise("06", 1, "tool_calls_of", _check_tool_calls_of, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("06", 1, "tool_calls_of", _check_tool_calls_of, table=TABLE, hint=HINTS["ex1"], solution_code='''
 def tool_calls_of(message):
     return [(block.name, block.input) for block in message.content if block.type == "tool_use"]
 ''')
 
-ex2 = Exercise("06", 2, "answer_call", _check_answer_call, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("06", 2, "answer_call", _check_answer_call, table=TABLE, hint=HINTS["ex2"], solution_code='''
 import json
 
 
@@ -307,7 +310,7 @@ def answer_call(call, functions):
     return {"type": "tool_result", "tool_use_id": call.id, "content": json.dumps(output, ensure_ascii=False)}
 ''')
 
-ex3 = Exercise("06", 3, "tool_loop", _check_tool_loop, table=TABLE, hint_key="ex3.hint", solution_code='''
+ex3 = Exercise("06", 3, "tool_loop", _check_tool_loop, table=TABLE, hint=HINTS["ex3"], solution_code='''
 import json
 
 

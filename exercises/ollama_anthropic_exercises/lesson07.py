@@ -8,9 +8,8 @@ from typing import Any
 from . import replies
 from .core import Context, Exercise, Incorrect, call, quietly, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Compare the first bytes: PNG starts with `b\"\\x89PNG\\r\\n\\x1a\\n\"`, JPEG with "
               "`b\"\\xff\\xd8\\xff\"`, GIF with `b\"GIF87a\"` or `b\"GIF89a\"`, and WebP is `b\"RIFF\"`, four bytes "
               "of size, then `b\"WEBP\"` (`data[8:12]`). Anything else: None.",
@@ -18,7 +17,7 @@ TABLE: dict[str, dict[str, str]] = {
               "GIF 以 `b\"GIF87a\"` 或 `b\"GIF89a\"` 开头；WebP 是 `b\"RIFF\"`，接着 4 个字节的长度，再是 `b\"WEBP\"`"
               "（`data[8:12]`）。其他情况返回 None。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Call `client.with_options(max_retries=0).messages.create(...)` inside `try`; return the text of the "
               "reply's text blocks. In `except anthropic.APIStatusError as error`, return one line such as `f\"HTTP "
               "{error.status_code}: {error.message}\"`.",
@@ -26,6 +25,10 @@ TABLE: dict[str, dict[str, str]] = {
               "`except anthropic.APIStatusError as error` 里返回一行字，比如 `f\"HTTP {error.status_code}: "
               "{error.message}\"`。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.wrong": {
         "en": "For {case} (it starts with {head}), `image_media_type` returned {got}; the answer is {want}.",
         "zh": "对 {case}（开头的字节是 {head}），`image_media_type` 返回了 {got}；正确答案是 {want}。",
@@ -131,7 +134,7 @@ def _check_ask_once(answer: Any, context: Context) -> str:
     return context.cases(["case.image_500", "case.text", "case.thinking_text"])
 
 
-ex1 = Exercise("07", 1, "image_media_type", _check_image_media_type, table=TABLE, hint_key="ex1.hint",
+ex1 = Exercise("07", 1, "image_media_type", _check_image_media_type, table=TABLE, hint=HINTS["ex1"],
                solution_code='''
 def image_media_type(data):
     if data.startswith(b"\\x89PNG\\r\\n\\x1a\\n"):
@@ -145,7 +148,7 @@ def image_media_type(data):
     return None
 ''')
 
-ex2 = Exercise("07", 2, "ask_once", _check_ask_once, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("07", 2, "ask_once", _check_ask_once, table=TABLE, hint=HINTS["ex2"], solution_code='''
 import anthropic
 
 

@@ -7,9 +7,8 @@ from typing import Any
 from . import replies
 from .core import Context, Exercise, Incorrect, call, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "For each reply, the prompt is `usage.input_tokens` plus `usage.cache_read_input_tokens` and "
               "`usage.cache_creation_input_tokens`, each `or 0` (Ollama sends neither: they are None). Sum those, and "
               "`usage.output_tokens`, over the list.",
@@ -17,7 +16,7 @@ TABLE: dict[str, dict[str, str]] = {
               "`usage.cache_creation_input_tokens`，后两个都要写成 `or 0`（Ollama 不发送它们，值是 None）。把它们和 "
               "`usage.output_tokens` 分别在整个列表上求和。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Ollama's `/api/tags` lists `{\"models\": [{\"name\": \"llama3.2:latest\"}, ...]}`; an OpenAI-style "
               "`/v1/models` lists `{\"data\": [{\"id\": ...}, ...]}`. Collect the names from both keys "
               "(`listing.get(...)`), and compare whole names: a name without a tag means `:latest`.",
@@ -25,6 +24,10 @@ TABLE: dict[str, dict[str, str]] = {
               "`/v1/models` 返回 `{\"data\": [{\"id\": ...}, ...]}`。从两个键里收集名称（用 `listing.get(...)`），"
               "比较完整的名称：不带标签的名称就是 `:latest`。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.not_pair": {
         "en": "For {case}, `token_totals` returned {got}; it should return a pair of ints (prompt, output).",
         "zh": "对 {case}，`token_totals` 返回了 {got}；它应该返回一个整数二元组（提示词，输出）。",
@@ -151,7 +154,7 @@ def _check_has_model(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _, _ in LISTINGS])
 
 
-ex1 = Exercise("08", 1, "token_totals", _check_token_totals, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("08", 1, "token_totals", _check_token_totals, table=TABLE, hint=HINTS["ex1"], solution_code='''
 def token_totals(replies):
     prompt = output = 0
     for reply in replies:
@@ -162,7 +165,7 @@ def token_totals(replies):
     return prompt, output
 ''')
 
-ex2 = Exercise("08", 2, "has_model", _check_has_model, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("08", 2, "has_model", _check_has_model, table=TABLE, hint=HINTS["ex2"], solution_code='''
 def has_model(listing, name):
     names = [model["name"] for model in listing.get("models", [])]
     names += [model["id"] for model in listing.get("data", [])]

@@ -7,21 +7,24 @@ from typing import Any
 from . import replies
 from .core import Context, Exercise, Incorrect, quietly, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "`client.messages.count_tokens(model=..., messages=...)` returns an object with `.input_tokens`. Where "
               "the route does not exist (Ollama) the SDK raises `anthropic.NotFoundError`: catch it and return None.",
         "zh": "`client.messages.count_tokens(model=..., messages=...)` 返回一个带 `.input_tokens` 的对象。"
               "没有这个路由时（Ollama），SDK 抛出 `anthropic.NotFoundError`：捕获它，返回 None。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Ask with `thinking={\"type\": \"disabled\"}`. Then look at what came back: no text block but a "
               "thinking block means the switch was ignored — ask once more with a larger `max_tokens` and return that "
               "text. Otherwise return the text at once.",
         "zh": "带上 `thinking={\"type\": \"disabled\"}` 发请求。然后看看返回了什么：没有文本块、却有思考块，"
               "说明开关被忽略了，就用更大的 `max_tokens` 再问一次，返回那次的文本。否则直接返回文本。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.escaped": {
         "en": "`count_or_none` let {error} out for {case}. On a server without the route, catch "
               "`anthropic.NotFoundError` and return None.",
@@ -91,12 +94,12 @@ def _check_count_or_none(answer: Any, context: Context) -> str:
             with quietly():
                 got = answer(client, "llama3.2", [{"role": "user", "content": "你好"}])
         except Exception as error:  # a request the recording does not expect ends here too
-            if replayer.attempts != 1 or len(replayer.requests) != 1:
+            if replayer.attempts != 1 or [r["path"] for r in replayer.requests] != ["/v1/messages/count_tokens"]:
                 raise Incorrect("ex1.wrong_route", case=case, paths=short(
                     [request["path"] for request in replayer.requests] or "?")) from None
             detail = " ".join(str(error).split())
             raise Incorrect("ex1.escaped", error=f"{type(error).__name__}: {detail}"[:200], case=case) from None
-        if replayer.attempts != 1:
+        if replayer.attempts != 1 or replayer.requests[0]["path"] != "/v1/messages/count_tokens":
             raise Incorrect("ex1.wrong_route", case=case, paths=short([r["path"] for r in replayer.requests]))
         if got != want or isinstance(got, bool):
             raise Incorrect("ex1.wrong", case=case, got=short(got), want=short(want))
@@ -140,7 +143,7 @@ def _check_answer_text(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _ in SWITCH_CASES])
 
 
-ex1 = Exercise("09", 1, "count_or_none", _check_count_or_none, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("09", 1, "count_or_none", _check_count_or_none, table=TABLE, hint=HINTS["ex1"], solution_code='''
 import anthropic
 
 
@@ -151,7 +154,7 @@ def count_or_none(client, model, messages):
         return None
 ''')
 
-ex2 = Exercise("09", 2, "answer_text", _check_answer_text, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("09", 2, "answer_text", _check_answer_text, table=TABLE, hint=HINTS["ex2"], solution_code='''
 def answer_text(client, model, prompt):
     budget = 256
     for _ in range(2):

@@ -11,6 +11,24 @@ import anthropic
 from . import replies
 from .core import Context, Exercise, Incorrect, quietly, short
 
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
+        "en": "Append the user turn, then call the model inside `try`; in `except BaseException:` take the turn back "
+              "out (`messages.pop()`) and `raise`. After the call: if the reply's text is empty, take the turn back "
+              "out too; otherwise append `{\"role\": \"assistant\", \"content\": text}`. Return the text.",
+        "zh": "先追加用户这一轮，然后在 `try` 里调用模型；在 `except BaseException:` 里把这一轮撤回"
+              "（`messages.pop()`）再 `raise`。调用成功后：回复的文本为空，也把这一轮撤回；否则追加 `{\"role\": "
+              "\"assistant\", \"content\": text}`。返回文本。",
+    },
+    "ex2": {
+        "en": "One exchange is two messages (user, assistant), so n exchanges are the last `2 * n` messages: "
+              "`messages[len(messages) - 2 * n:]`, with `max(0, ...)` for a short history. Watch n = 0: "
+              "`messages[-0:]` is the whole list.",
+        "zh": "一轮是两条消息（用户、助手），所以 n 轮就是最后 `2 * n` 条消息：`messages[len(messages) - 2 * n:]`，"
+              "历史较短时用 `max(0, ...)`。注意 n = 0：`messages[-0:]` 是整个列表。",
+    },
+}
+
 # The history rules, shared with lesson 11's streaming chat (check_history_rules).
 HISTORY_TABLE: dict[str, dict[str, str]] = {
     "history.after_two": {
@@ -55,21 +73,6 @@ HISTORY_TABLE: dict[str, dict[str, str]] = {
 TABLE: dict[str, dict[str, str]] = {
     **replies.CASES,
     **HISTORY_TABLE,
-    "ex1.hint": {
-        "en": "Append the user turn, then call the model inside `try`; in `except BaseException:` take the turn back "
-              "out (`messages.pop()`) and `raise`. After the call: if the reply's text is empty, take the turn back "
-              "out too; otherwise append `{\"role\": \"assistant\", \"content\": text}`. Return the text.",
-        "zh": "先追加用户这一轮，然后在 `try` 里调用模型；在 `except BaseException:` 里把这一轮撤回"
-              "（`messages.pop()`）再 `raise`。调用成功后：回复的文本为空，也把这一轮撤回；否则追加 `{\"role\": "
-              "\"assistant\", \"content\": text}`。返回文本。",
-    },
-    "ex2.hint": {
-        "en": "One exchange is two messages (user, assistant), so n exchanges are the last `2 * n` messages: "
-              "`messages[len(messages) - 2 * n:]`, with `max(0, ...)` for a short history. Watch n = 0: "
-              "`messages[-0:]` is the whole list.",
-        "zh": "一轮是两条消息（用户、助手），所以 n 轮就是最后 `2 * n` 条消息：`messages[len(messages) - 2 * n:]`，"
-              "历史较短时用 `max(0, ...)`。注意 n = 0：`messages[-0:]` 是整个列表。",
-    },
     "ex2.not_list": {
         "en": "For n = {n}, `last_exchanges` returned {got}; it should return a list of messages.",
         "zh": "n = {n} 时，`last_exchanges` 返回了 {got}；它应该返回一个消息列表。",
@@ -208,7 +211,7 @@ def _check_last_exchanges(answer: Any, context: Context) -> str:
     return context.text("ex2.cases")
 
 
-ex1 = Exercise("10", 1, "safe_chat", _check_safe_chat, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("10", 1, "safe_chat", _check_safe_chat, table=TABLE, hint=HINTS["ex1"], solution_code='''
 def safe_chat(messages, user_input, client, model):
     messages.append({"role": "user", "content": user_input})
     try:
@@ -224,7 +227,7 @@ def safe_chat(messages, user_input, client, model):
     return text
 ''')
 
-ex2 = Exercise("10", 2, "last_exchanges", _check_last_exchanges, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("10", 2, "last_exchanges", _check_last_exchanges, table=TABLE, hint=HINTS["ex2"], solution_code='''
 def last_exchanges(messages, n):
     return messages[max(0, len(messages) - 2 * n):]
 ''')

@@ -10,10 +10,8 @@ from . import replies
 from .core import Context, Exercise, Incorrect, call, quietly, short
 from .lesson10 import HISTORY_TABLE, check_history_rules
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    **HISTORY_TABLE,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "Lesson 10's rules with `client.messages.stream(...)`: append the user turn; inside `try`, print and "
               "collect the pieces of `stream.text_stream`; in `except BaseException:` pop the turn and `raise`. "
               "Afterwards, append the assistant turn only if the collected text is not empty (else pop).",
@@ -21,7 +19,7 @@ TABLE: dict[str, dict[str, str]] = {
               "`stream.text_stream` 的每一段；在 `except BaseException:` 里撤回这一轮再 `raise`。之后，"
               "只有收集到的文本不为空时才追加助手这一轮（否则撤回）。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "`text_stream` skips the thinking. Iterate over the stream's events instead: for `event.type == "
               "\"content_block_delta\"`, add `event.delta.thinking` when `event.delta.type == \"thinking_delta\"` and "
               "`event.delta.text` when it is `\"text_delta\"`.",
@@ -29,6 +27,11 @@ TABLE: dict[str, dict[str, str]] = {
               "`event.delta.type == \"thinking_delta\"` 就累加 `event.delta.thinking`，是 `\"text_delta\"` 就累加 "
               "`event.delta.text`。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
+    **HISTORY_TABLE,
     "ex1.cut": {
         "en": "After {case}, the history is {got}: a stream that breaks midway leaves no complete answer, so its "
               "question comes back out (and the error goes through). The text already printed stays on screen.",
@@ -105,7 +108,7 @@ def _check_thinking_and_text(answer: Any, context: Context) -> str:
     return context.cases([key for key, _, _ in cases])
 
 
-ex1 = Exercise("11", 1, "safe_stream_chat", _check_safe_stream_chat, table=TABLE, hint_key="ex1.hint",
+ex1 = Exercise("11", 1, "safe_stream_chat", _check_safe_stream_chat, table=TABLE, hint=HINTS["ex1"],
                solution_code='''
 def safe_stream_chat(messages, user_input, client, model):
     messages.append({"role": "user", "content": user_input})
@@ -126,7 +129,7 @@ def safe_stream_chat(messages, user_input, client, model):
     return text
 ''')
 
-ex2 = Exercise("11", 2, "thinking_and_text", _check_thinking_and_text, table=TABLE, hint_key="ex2.hint",
+ex2 = Exercise("11", 2, "thinking_and_text", _check_thinking_and_text, table=TABLE, hint=HINTS["ex2"],
                solution_code='''
 def thinking_and_text(stream):
     thinking = text = ""

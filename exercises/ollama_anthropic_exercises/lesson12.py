@@ -7,9 +7,8 @@ from typing import Any
 from . import replies
 from .core import Context, Exercise, Incorrect, call, quietly, short
 
-TABLE: dict[str, dict[str, str]] = {
-    **replies.CASES,
-    "ex1.hint": {
+HINTS: dict[str, dict[str, str]] = {
+    "ex1": {
         "en": "content: the text blocks joined. finish_reason: end_turn and stop_sequence → \"stop\", max_tokens → "
               "\"length\", tool_use → \"tool_calls\". prompt_tokens: OpenAI counts the whole prompt, so add "
               "`cache_read_input_tokens` and `cache_creation_input_tokens` (`or 0`) to `input_tokens`. "
@@ -19,13 +18,17 @@ TABLE: dict[str, dict[str, str]] = {
               "`cache_read_input_tokens` 和 `cache_creation_input_tokens`（都写成 `or 0`）。completion_tokens："
               "`output_tokens`。",
     },
-    "ex2.hint": {
+    "ex2": {
         "en": "Strip a trailing \"/\" and a trailing \"/v1\" to get the server root: that is the Anthropic SDK's base "
               "URL (it appends /v1/messages itself). The OpenAI SDK's is the root plus \"/v1\" (it appends "
               "/chat/completions).",
         "zh": "去掉末尾的 \"/\" 和末尾的 \"/v1\"，得到服务器根地址：这就是 Anthropic SDK 的接口地址（它自己会加上 "
               "/v1/messages）。OpenAI SDK 的接口地址是根地址加上 \"/v1\"（它会加上 /chat/completions）。",
     },
+}
+
+TABLE: dict[str, dict[str, str]] = {
+    **replies.CASES,
     "ex1.not_dict": {
         "en": "For {case}, `openai_fields` returned {got}; it should return a dict with \"content\", "
               "\"finish_reason\", \"prompt_tokens\" and \"completion_tokens\".",
@@ -51,6 +54,10 @@ TABLE: dict[str, dict[str, str]] = {
               "base_url).",
         "zh": "对 {server}，`base_urls` 返回了 {got}；它应该返回一个二元组（Anthropic 的 base_url，OpenAI 的 "
               "base_url）。",
+    },
+    "ex2.unusable": {
+        "en": "For {server}, `base_urls` returned {got}, and an SDK client cannot use it: {error}.",
+        "zh": "对 {server}，`base_urls` 返回了 {got}，SDK 的客户端用不了它：{error}。",
     },
     "ex2.anthropic": {
         "en": "For {server}, the Anthropic SDK with base_url {got} requests {url}: it must request {want}. Give it "
@@ -143,7 +150,11 @@ def _check_base_urls(answer: Any, context: Context) -> str:
         got = call(answer, "base_urls", short(server), server)
         if not isinstance(got, (tuple, list)) or len(got) != 2 or not all(isinstance(url, str) for url in got):
             raise Incorrect("ex2.not_pair", server=short(server), got=short(got))
-        anthropic_url, openai_url = _requested_urls(*got)
+        try:
+            anthropic_url, openai_url = _requested_urls(*got)
+        except Exception as error:  # the SDKs refusing the learner's URLs is the finding
+            raise Incorrect("ex2.unusable", server=short(server), got=short(got),
+                            error=f"{type(error).__name__}: {short(str(error), 120)}") from None
         if anthropic_url != f"http://{host}/v1/messages":
             raise Incorrect("ex2.anthropic", server=short(server), got=short(got[0]), url=anthropic_url,
                             want=f"http://{host}/v1/messages")
@@ -153,7 +164,7 @@ def _check_base_urls(answer: Any, context: Context) -> str:
     return context.text("ex2.cases", servers=", ".join(server for server, _ in SERVERS))
 
 
-ex1 = Exercise("12", 1, "openai_fields", _check_openai_fields, table=TABLE, hint_key="ex1.hint", solution_code='''
+ex1 = Exercise("12", 1, "openai_fields", _check_openai_fields, table=TABLE, hint=HINTS["ex1"], solution_code='''
 FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 
 
@@ -168,7 +179,7 @@ def openai_fields(message):
     }
 ''')
 
-ex2 = Exercise("12", 2, "base_urls", _check_base_urls, table=TABLE, hint_key="ex2.hint", solution_code='''
+ex2 = Exercise("12", 2, "base_urls", _check_base_urls, table=TABLE, hint=HINTS["ex2"], solution_code='''
 def base_urls(server):
     root = server.rstrip("/").removesuffix("/v1")
     return root, root + "/v1"

@@ -43,8 +43,9 @@ TABLE: dict[str, dict[str, str]] = {
     },
     "case.count_llama_cpp": {"en": "llama.cpp's server, which has count_tokens (recorded)",
                              "zh": "有 count_tokens 的 llama.cpp 服务器（录制）"},
-    "case.count_ollama": {"en": "Ollama's interface, with no such route: 404 (recorded through the Ollama double)",
-                          "zh": "没有这个路由的 Ollama 接口：404（录制自 Ollama 替身）"},
+    "case.count_ollama": {
+        "en": "Ollama's interface, which has no such route and answers 404 (recorded through the Ollama double)",
+        "zh": "没有这个路由、返回 404 的 Ollama 接口（录制自 Ollama 替身）"},
     "ex2.too_many": {
         "en": "For {case}, `answer_text` made {count} requests; this case needs {want}. Ask again only when the first "
               "reply had no text but a thinking block, and only once.",

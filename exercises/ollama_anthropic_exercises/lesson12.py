@@ -161,7 +161,7 @@ def _check_base_urls(answer: Any, context: Context) -> str:
         if openai_url != f"http://{host}/v1/chat/completions":
             raise Incorrect("ex2.openai", server=short(server), got=short(got[1]), url=openai_url,
                             want=f"http://{host}/v1/chat/completions")
-    return context.text("ex2.cases", servers=", ".join(server for server, _ in SERVERS))
+    return context.text("ex2.cases", servers=context.text("list_separator").join(server for server, _ in SERVERS))
 
 
 ex1 = Exercise("12", 1, "openai_fields", _check_openai_fields, table=TABLE, hint=HINTS["ex1"], solution_code='''

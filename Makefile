@@ -25,10 +25,11 @@ $(BIN)/python:
 
 # requirements.txt is the lock: exact, hash-checked versions of everything the lessons, the kit and the tests need,
 # compiled from pyproject.toml's ranges by `make lock`, so a fresh clone installs what was tested whatever was
-# released since. The kit itself goes in editable and without dependencies: they all came from the lock.
-$(BIN)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+# released since. Then the kit and the lessons' exercises (exercises/, a project of its own beside the kit), editable
+# and without dependencies: they all came from the lock.
+$(BIN)/.installed: requirements.txt pyproject.toml exercises/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . -e ./exercises
 	touch $@
 
 install: $(BIN)/.installed
@@ -120,9 +121,9 @@ test-newest: install engine
 	rm -rf $(NEWEST)
 	$(NEWEST_PYTHON) -m venv $(NEWEST)
 	$(NEWEST)/bin/python -m pip install --quiet --upgrade pip
-	$(NEWEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[lessons,test]"
+	$(NEWEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[lessons,test]" -e ./exercises
 	@echo "[newest]" && $(NEWEST)/bin/python scripts/bounds.py versions && $(NEWEST)/bin/python scripts/bounds.py drift
-	$(NEWEST)/bin/python -m pytest tests/unit notebooks/en || { \
+	$(NEWEST)/bin/python -m pytest tests/unit tests/exercises notebooks/en || { \
 		echo "[newest] red on the newest releases, green on the lock: one of these releases broke it:"; \
 		$(NEWEST)/bin/python scripts/bounds.py drift; exit 1; }
 

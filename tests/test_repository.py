@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # What belongs at the top of the repository. A new entry is a decision: add it here with the change that makes it.
 TOP_LEVEL = {
     ".ci", ".github", ".gitignore", ".pre-commit-config.yaml", "CHANGELOG.md", "CONTRIBUTING.md", "LICENSE",
-    "MANIFEST.in", "Makefile", "README.md", "README.zh-CN.md", "benchmarks", "binder", "conftest.py", "notebooks",
+    "MANIFEST.in", "Makefile", "README.md", "README.zh-CN.md", "benchmarks", "binder", "conftest.py", "exercises",
+    "notebooks",
     "pyproject.toml", "requirements.txt", "scripts", "tests", "widgets",
 }
 

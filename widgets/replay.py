@@ -11,8 +11,8 @@ very bytes the server sent (SSE included). ``cut_after`` truncates a streamed bo
 dropped connection.
 
 Example:
-    >>> client, replayer = replay_client("../tests/recordings/tools_single_get_weather.json")  # doctest: +SKIP
-    >>> client.messages.create(model="qwen3", max_tokens=64, messages=[...])                  # doctest: +SKIP
+    >>> client, replayer = replay_client("../data/tools_single_get_weather.json")  # doctest: +SKIP
+    >>> client.messages.create(model="qwen3", max_tokens=64, messages=[...])       # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -164,18 +164,23 @@ def engine_home_of(env: dict[str, str]) -> Path:
 
 def test_requirements_install_the_lock_and_postbuild_the_kit():
     """repo2docker installs binder/requirements.txt from the repository root: the lock, hash-checked (pip reads the
-    nested path relative to binder/); binder/postBuild then installs the kit itself from the checkout."""
+    nested path relative to binder/); binder/postBuild then installs the kit and the lessons' exercises (a project of
+    their own beside the kit, exercises/pyproject.toml) from the checkout."""
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "-r", "binder/requirements.txt"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert re.search(r"anthropic==\d", output) and re.search(r"jupyterlab==\d", output), output[-3000:]
-    kit_install = re.search(r"python3 -m pip install (.*-e \.)$", (BINDER / "postBuild").read_text(), re.MULTILINE)
-    assert kit_install, "binder/postBuild should install the kit (pip install ... -e .)"
+    kit_install = re.search(r"python3 -m pip install (.*-e \. -e \./exercises)$", (BINDER / "postBuild").read_text(),
+                            re.MULTILINE)
+    assert kit_install, "binder/postBuild should install the kit and the exercises (-e . -e ./exercises)"
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", *kit_install.group(1).split()],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
-    assert result.returncode == 0 and "Would install ollama-anthropic-widgets-" in output, output[-3000:]
+    would_install = re.search(r"^Would install (.*)$", output, re.MULTILINE)
+    assert result.returncode == 0 and would_install, output[-3000:]
+    assert "ollama-anthropic-widgets-" in would_install.group(1), output[-3000:]
+    assert "ollama-anthropic-exercises-" in would_install.group(1), output[-3000:]
 
 
 def test_runtime_txt_pins_a_python_that_is_supported_and_fits_the_kit():

@@ -74,11 +74,11 @@ def test_every_third_party_module_the_kit_imports_is_a_declared_dependency(dist)
     assert undeclared == {}, "imported but not in [project] dependencies"
 
 
-def test_the_sdist_carries_the_license_and_no_tests(dist):
+def test_the_sdist_carries_the_license_and_no_tests_lessons_or_exercises(dist):
     with tarfile.open(dist["sdist"]) as archive:
         names = [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
     assert "LICENSE" in names and "widgets/py.typed" in names
-    assert not [name for name in names if name.startswith(("tests/", "notebooks/"))]
+    assert not [name for name in names if name.startswith(("tests/", "notebooks/", "exercises/"))]
 
 
 def test_a_users_mypy_reads_the_kits_types_from_the_installed_wheel(kit_venv, tmp_path, monkeypatch):

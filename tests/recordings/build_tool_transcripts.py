@@ -1,5 +1,6 @@
-"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for the three
-that lesson 06 replays (the unit tests read those from there: one copy)."""
+"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for those a
+lesson reads: the three lesson 06 replays and two its exercises check a learner's code on (the unit tests read those
+from there: one copy)."""
 import hashlib
 import json
 import sys
@@ -13,7 +14,8 @@ SOURCE = ("constructed by hand in Ollama's wire format (anthropic/anthropic.go T
           "v0.14 to v0.32.15), not recorded: non-streamed POST /v1/messages; "
           "ids msg_<24 hex> and call_<8 chars>; content in order thinking, text, tool_use; model echoes the request; "
           "no stop_sequence key; usage has only input_tokens and output_tokens")
-IN_LESSON_06 = {"tools_tool_raises", "tools_loops_forever", "tools_no_tool_support"}
+READ_BY_LESSONS = {"tools_tool_raises", "tools_loops_forever", "tools_no_tool_support",  # lesson 06
+                   "tools_single_get_weather", "tools_two_tools"}  # the exercises (exercises/)
 MODEL = "qwen3"
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
 WEATHER = {"name": "get_weather", "description": "获取指定城市的天气",
@@ -153,7 +155,7 @@ for name, build in [("tools_single_get_weather", single), ("tools_two_tools", tw
                     ("tools_tool_raises", tool_raises), ("tools_unknown_and_untrusted", unknown_and_untrusted),
                     ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text),
                     ("tools_no_tool_support", no_tool_support)]:
-    if name in IN_LESSON_06:
+    if name in READ_BY_LESSONS:
         print(replay.save_recording(LESSON_DATA / f"{name}.json", SOURCE, build()))
     else:
         print(save_recording(name, SOURCE, build()))

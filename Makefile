@@ -94,6 +94,7 @@ test-ollama:
 ollama-passes:
 	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
 	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double qwen3
+	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double gpt-oss
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py

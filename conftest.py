@@ -4,10 +4,11 @@ If ``OLLAMA_BASE_URL`` is set, every live test and notebook uses that server (re
 Otherwise the suite starts the embedded engine (``scripts/engine.py``) on its own port, points the notebooks
 at it through the environment before any kernel starts, and stops it at the end. Nothing is assumed running.
 
-``--ollama-double MODEL`` (``llama3.2`` or ``qwen3``) puts the Ollama double (``tests/ollama_double.py``) in front of
-that engine, on ``ENGINE_TEST_PORT + 1``, and points the lessons at it as Ollama would be: ``OLLAMA_MODEL=MODEL``,
-and ``OLLAMA_VISION_MODEL=llava``: the variables a learner sets. No lesson reads a variable only the test run sets; a
-check cell works out from the reply whether the model thought. ``make test-ollama`` runs the lessons both ways.
+``--ollama-double MODEL`` (``llama3.2``, ``qwen3`` or ``gpt-oss``) puts the Ollama double (``tests/ollama_double.py``)
+in front of that engine, on ``ENGINE_TEST_PORT + 1``, and points the lessons at it as Ollama would be:
+``OLLAMA_MODEL=MODEL`` and ``OLLAMA_VISION_MODEL=llava``: the variables a learner sets. No lesson reads a variable only
+the test run sets; a check cell works out from the reply (and the model's name, for gpt-oss) whether the model
+thought. ``make test-ollama`` runs the lessons all three ways.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ _kernel_ports_key = pytest.StashKey[object]()  # kernels take their ports there,
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--ollama-double", metavar="MODEL", default=None,
                      help="run through the Ollama double in front of the embedded engine, as MODEL "
-                          "(llama3.2 or qwen3): the lessons see Ollama's interface and, for qwen3, a thinking model")
+                          "(llama3.2, qwen3 or gpt-oss): the lessons see Ollama's interface and, for qwen3, a "
+                          "thinking model; for gpt-oss, one whose thinking cannot be switched off")
 
 
 def pytest_configure(config: pytest.Config) -> None:

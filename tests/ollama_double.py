@@ -17,6 +17,8 @@ llama3.2    completion, tools               forwards the request
 llava       completion, vision              forwards; the engine has no projector, so an image gets the
                                             engine's own refusal (below), as a vision-less runner would
 qwen3       completion, tools, thinking     thinks first (real engine text, below), then answers
+gpt-oss     completion, tools, thinking     thinks first, always: ``think: false`` is ignored, and the
+                                            level (``output_config.effort``) sets how long (below)
 ==========  ==============================  =========================================================
 
 Behaviour, and the Ollama v0.32.15 source it follows:
@@ -56,6 +58,16 @@ thinking on for a thinking model unless ``{"type":          ``anthropic.go`` ``F
 "disabled"}`` — also when ``thinking`` is absent             unless enabled/disabled/effort), ``routes.go``
 (ollama#15287); a non-thinking model asked to think just     ``ChatHandler`` (nil → true for a thinking model;
 answers (``relax_thinking``)                                 ``relax_thinking`` set by the Anthropic middleware)
+``output_config.effort`` low/medium/high/max → that          ``anthropic.go`` ``FromMessagesRequest``
+think level, ``xhigh`` → high, only when ``thinking`` is     (``normalizedEffort``; ``think == nil`` before the
+absent or neither enabled nor disabled: ``{"type":           effort is read)
+"disabled"}`` with an effort is think=false, the effort
+unread
+gpt-oss: ``max`` → high; ``think`` true/false is ignored:    ``routes.go`` ``shouldUseHarmony`` and the ``max``
+the trace is never switched off (the harmony parser          mapping after it in ``ChatHandler``;
+emits thinking whatever ``think`` says); true → medium,      ``images.go`` ``modelFamilyCapabilities``;
+and an omitted or false think → medium as well (the          ``docs/capabilities/thinking.mdx``; ``api/types.go``
+double's choice, below)                                      ``ThinkValue.String`` (true → "medium")
 thinking tokens count against ``max_tokens``: one            ``anthropic.go`` (``num_predict`` = max_tokens);
 ``num_predict`` covers thinking and text; a budget spent     ``llm/llama_server.go`` ``Completion`` (one
 on thinking → no text block, ``stop_reason: max_tokens``     generation, ``stop_type`` limit → ``length``)
@@ -94,9 +106,10 @@ chunk, usage chunk on ``include_usage``; errors              ``ToStreamChunks``,
 on by default there too, ``reasoning_effort: "none"`` off
 ===========================================================  ====================================================
 
-Not mirrored (say so if a test needs them): web search tools, ``output_config`` effort levels beyond on/off, cloud
-models, Ollama's repeated-token abort (``llm/llama_server.go``: 31 identical tokens end a stream without
-``message_stop``), exact Go wording of malformed-JSON errors, context truncation.
+Not mirrored (say so if a test needs them): web search tools, effort levels on a model other than gpt-oss (qwen3
+thinks the same at every level here), cloud models, Ollama's repeated-token abort (``llm/llama_server.go``: 31
+identical tokens end a stream without ``message_stop``), exact Go wording of malformed-JSON errors, context
+truncation.
 
 **Thinking** (model ``qwen3``). Ollama's qwen3 thinks inside the same generation as its answer. The engine cannot
 think, so the double runs two real generations and counts them as one ``num_predict``:
@@ -111,6 +124,37 @@ think, so the double runs two real generations and counts them as one ``num_pred
    call does not reuse the prompt the reasoning call left in the engine's cache (``cache_prompt: false``): reusing
    it changed the numerics enough that 写一首诗 rambled to its whole budget (768 tokens) where the engine, asked
    directly, writes a 101-token poem; without it the answer is the one the engine gives that request directly.
+
+**gpt-oss** (model ``gpt-oss``). Ollama runs gpt-oss through its harmony parser (``server/routes.go``
+``shouldUseHarmony``: family ``gptoss``/``gpt-oss`` and a template with harmony tags) and gives it the thinking
+capability whatever its template says (``server/images.go`` ``modelFamilyCapabilities``). Its documentation says the
+trace "cannot be fully disabled": ``think`` true/false is ignored, and only the levels low, medium and high tune the
+trace's length (``docs/capabilities/thinking.mdx``). The parser hands on the thinking it finds whatever ``think``
+says (``routes.go`` ``ChatHandler``: ``res.Message.Thinking = thinking`` from ``builtinParser.Add``). What each
+request becomes:
+
+===========================================================  ========  ======================================
+the request                                                  think     the double's trace (``GPT_OSS_TRACE``)
+===========================================================  ========  ======================================
+no ``thinking``, no effort                                   true      medium: 256 tokens
+``thinking: {"type": "enabled"}`` (any effort)               true      medium: 256 tokens
+``thinking: {"type": "disabled"}`` (any effort)              false     medium: 256 tokens (false is ignored)
+no ``thinking``, ``effort: "low"``                           "low"     low: 64 tokens
+no ``thinking``, ``effort: "medium"``                        "medium"  medium: 256 tokens
+no ``thinking``, ``effort: "high"``, ``"xhigh"``, ``"max"``  "high"    high: 1024 tokens
+OpenAI API: ``reasoning_effort: "none"``                     false     medium: 256 tokens
+OpenAI API: ``"minimal"``, ``"low"``                         "low"     low: 64 tokens
+OpenAI API: ``"high"``, ``"xhigh"``, ``"ultra"``, ``"max"``  "high"    high: 1024 tokens (``openai.go``
+                                                                       ``thinkFromReasoningEffort``)
+===========================================================  ========  ======================================
+
+The lengths are the double's choice, not a measurement of gpt-oss (its model card says only that the trace grows
+with the level). Medium, what ``true`` gives (``ThinkValue.String``), is the one length the double already uses for
+a model thinking as it does by default (``THINKING_TOKENS``, 256, qwen3's). False gets it too: what the model is
+told then is up to its template, which is on Ollama's registry, not in its source, and the documentation says only
+that the trace stays. Low and high are a quarter and four times that, so that each level is clearly shorter or longer
+than the next, and a low trace (64) fits a budget a few times a short answer's. The trace is made as qwen3's is
+(above), to that length or the budget, whichever ends first.
 
 ``DoubleStats`` counts the reasoning calls and their time (``OllamaDouble.stats``, printed on exit): the cost
 of thinking per call.
@@ -143,6 +187,8 @@ from typing import Any
 
 RELEASE = "0.32.15"
 THINKING_TOKENS = 256
+GPT_OSS_TRACE = {"low": 64, "medium": THINKING_TOKENS, "high": 4 * THINKING_TOKENS}  # see "gpt-oss" above
+HARMONY_MODELS = frozenset({"gpt-oss"})  # routes.go shouldUseHarmony: thinking that no think value switches off
 THINKING_INSTRUCTION = ("Before you answer, think. Reason step by step about the user's last message: what is "
                         "asked, what matters, and how best to answer. Write only your reasoning, not the answer.")
 UPSTREAM_TIMEOUT_S = 300
@@ -154,6 +200,7 @@ MODELS: dict[str, tuple[str, ...]] = {
     "llama3.2": ("completion", "tools"),
     "llava": ("completion", "vision"),
     "qwen3": ("completion", "tools", "thinking"),
+    "gpt-oss": ("completion", "tools", "thinking"),
 }
 ROUTES = {"/": {"GET", "HEAD"}, "/api/version": {"GET", "HEAD"}, "/api/tags": {"GET", "HEAD"},
           "/api/show": {"POST"}, "/v1/messages": {"POST"}, "/v1/chat/completions": {"POST"},
@@ -251,6 +298,19 @@ def canonical_model(name: str) -> str | None:
 def think_enabled(think: bool | str | None) -> bool:
     """``api.ThinkValue.Bool``."""
     return think is True or think in ("high", "medium", "low", "max")
+
+
+def reasoning_tokens(name: str, think: bool | str | None) -> int:
+    """How many tokens the double reasons for model ``name`` (a ``canonical_model``) given a checked ``think``; 0 for
+    no reasoning. gpt-oss reasons whatever ``think`` says, as long as its level asks ("gpt-oss" in the module
+    docstring); a thinking model such as qwen3 reasons ``THINKING_TOKENS`` when ``think`` enables it.
+
+    >>> reasoning_tokens("gpt-oss", False), reasoning_tokens("gpt-oss", "low"), reasoning_tokens("qwen3", "low")
+    (256, 64, 256)
+    """
+    if name in HARMONY_MODELS:
+        return GPT_OSS_TRACE.get(think if isinstance(think, str) else "medium", THINKING_TOKENS)
+    return THINKING_TOKENS if think_enabled(think) else 0
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -627,6 +687,8 @@ class Runner:
             if not request.relax_thinking:
                 raise OllamaError(400, f'"{request.model}" does not support thinking')
             request.think = None
+        if name in HARMONY_MODELS and request.think == "max":
+            request.think = "high"  # harmony's Reasoning field knows low/medium/high only
         return name
 
     def chat(self, request: ChatRequest) -> Iterator[Chunk]:
@@ -636,8 +698,9 @@ class Runner:
         budget = request.options.get("num_predict")
         budget = None if budget is None or budget < 0 else budget
         thought = 0
-        if think_enabled(request.think):
-            thought, finished = yield from self._think(request, budget)
+        length = reasoning_tokens(canonical_model(request.model) or "", request.think)
+        if length:
+            thought, finished = yield from self._think(request, budget, length)
             if finished is not None:
                 yield finished
                 return
@@ -658,10 +721,10 @@ class Runner:
         return {key: request.options[key] for key in ("temperature", "top_p", "top_k", "stop")
                 if key in request.options}
 
-    def _think(self, request: ChatRequest, budget: int | None):
-        """Real engine reasoning, ``THINKING_TOKENS`` long unless the budget ends first. Returns the tokens spent
+    def _think(self, request: ChatRequest, budget: int | None, length: int):
+        """Real engine reasoning, ``length`` tokens long unless the budget ends first. Returns the tokens spent
         and, when the generation ends inside the thinking, its final chunk."""
-        target = THINKING_TOKENS if budget is None else min(THINKING_TOKENS, budget)
+        target = length if budget is None else min(length, budget)
         # The conversation exactly as the answer will send it, then the instruction: the engine keeps the common
         # prefix in its prompt cache, so the answer that follows does not evaluate the conversation again.
         messages = _openai_messages(request.messages) + [{"role": "system", "content": THINKING_INSTRUCTION}]

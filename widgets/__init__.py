@@ -19,6 +19,7 @@ _EXPORTS = {
     "Settings": "config",
     "settings": "config",
     "make_client": "config",
+    "least_thinking": "config",
     "text_of": "messages",
     "blocks_of_type": "messages",
     "prompt_tokens": "messages",
@@ -51,6 +52,7 @@ __all__ = [
     "blocks_of_type",
     "check_connection",
     "image_block",
+    "least_thinking",
     "make_client",
     "probe",
     "prompt_tokens",
@@ -63,7 +65,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
     from .chat import ChatWidget
-    from .config import Settings, make_client, settings
+    from .config import Settings, least_thinking, make_client, settings
     from .doctor import Diagnosis, check_connection
     from .images import ImageRejected, ImageUpload, image_block, sample_image, user_message
     from .messages import blocks_of_type, prompt_tokens, text_of

@@ -125,6 +125,47 @@ def _language_setting(value: str | None) -> str:
         return DEFAULT_LANGUAGE
 
 
+LOW_EFFORT_ROOM = 256  # tokens added to a budget for gpt-oss's low-effort thinking, which counts against max_tokens
+
+
+def least_thinking(model: str, max_tokens: int | None = None) -> dict[str, Any]:
+    """Request options for an answer with as little thinking as ``model`` allows on Ollama, within ``max_tokens``
+    meant for the answer: pass them to ``messages.create`` / ``messages.stream`` with ``**``.
+
+    Most models: ``thinking={"type": "disabled"}``, honoured by Ollama from v0.23.4; a model that cannot think, and
+    llama.cpp's server, accept it and change nothing. ``max_tokens`` is passed on as given.
+
+    gpt-oss cannot stop thinking: Ollama ignores think true/false for it, and only the levels low, medium and high
+    set how long it thinks (``docs/capabilities/thinking.mdx``, Ollama v0.32.15). So it gets
+    ``output_config={"effort": "low"}``, which Ollama's Anthropic API turns into that level, and never a
+    ``thinking`` field with it: Ollama reads the effort only when ``thinking`` is absent (``FromMessagesRequest`` in
+    ``anthropic/anthropic.go``), and ``{"type": "disabled"}`` beside it would leave gpt-oss at its default level.
+    Its thinking still counts against ``max_tokens``, so the budget grows by ``LOW_EFFORT_ROOM`` (256) tokens, a few
+    times what a short question's low-effort trace takes; a model that thinks less leaves more room to the answer.
+
+    The model is recognised by its name, as the learner set it (``OLLAMA_MODEL``): ``gpt-oss``, ``gpt-oss:20b``,
+    ``gpt-oss:120b``, or any name holding ``gpt-oss``. Without ``max_tokens``, only the thinking options come back.
+
+    Example:
+        >>> least_thinking("qwen3", 64)
+        {'thinking': {'type': 'disabled'}, 'max_tokens': 64}
+        >>> least_thinking("gpt-oss:20b", 64)
+        {'output_config': {'effort': 'low'}, 'max_tokens': 320}
+        >>> least_thinking("gpt-oss")
+        {'output_config': {'effort': 'low'}}
+    """
+    options: dict[str, Any]
+    if "gpt-oss" in model.lower():
+        options = {"output_config": {"effort": "low"}}
+        if max_tokens is not None:
+            options["max_tokens"] = max_tokens + LOW_EFFORT_ROOM
+    else:
+        options = {"thinking": {"type": "disabled"}}
+        if max_tokens is not None:
+            options["max_tokens"] = max_tokens
+    return options
+
+
 def make_client(config: Settings | None = None, **client_options: Any) -> Anthropic:
     """An ``anthropic.Anthropic`` client for ``config`` (default: :func:`settings`).
 

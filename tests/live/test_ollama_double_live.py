@@ -17,7 +17,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.ollama_double import THINKING_TOKENS
+from tests.ollama_double import GPT_OSS_TRACE, THINKING_TOKENS
 from tests.replay import load_recording
 from tests.unit.test_ollama_double import sse_events
 
@@ -112,6 +112,21 @@ def test_a_budget_spent_on_thinking_gives_no_text(client):
         kinds = {event.content_block.type for event in stream if event.type == "content_block_start"}
         final = stream.get_final_message()
     assert kinds == {"thinking"} and final.stop_reason == "max_tokens" and final.usage.output_tokens == 32
+
+
+def test_gpt_oss_thinks_even_with_thinking_disabled(client):
+    message = client.messages.create(model="gpt-oss", max_tokens=64, messages=POEM, thinking={"type": "disabled"})
+    assert [block.type for block in message.content] == ["thinking"]  # medium: longer than the whole budget
+    assert message.stop_reason == "max_tokens" and message.usage.output_tokens == 64
+
+
+def test_gpt_oss_at_low_effort_thinks_briefly_then_answers(ollama_double, client):
+    before = ollama_double.stats.thinking_tokens
+    message = client.messages.create(model="gpt-oss", max_tokens=GPT_OSS_TRACE["low"] + 64, messages=POEM,
+                                     output_config={"effort": "low"})
+    assert [block.type for block in message.content] == ["thinking", "text"] and message.content[1].text.strip()
+    assert ollama_double.stats.thinking_tokens - before == GPT_OSS_TRACE["low"]
+    assert GPT_OSS_TRACE["low"] < message.usage.output_tokens <= GPT_OSS_TRACE["low"] + 64
 
 
 def test_not_streamed_reply_is_shaped_like_ollamas(ollama_double):

@@ -28,12 +28,14 @@ from tests.ollama_double import (
     OpenAIStream,
     Runner,
     accumulate,
+    canonical_model,
     estimate_input_tokens,
     from_chat_request,
     from_messages_request,
     generate_id,
     go_json,
     map_stop_reason,
+    reasoning_tokens,
     to_chat_completion,
     to_messages_response,
     tool_call_id,
@@ -193,6 +195,57 @@ def test_chat_handler_checks():
     assert caught.value.status == 404
 
 
+@pytest.mark.parametrize(("thinking", "effort", "expected"), [
+    (None, "low", "low"), (None, " High ", "high"), (None, "xhigh", "high"), (None, "max", "max"),
+    (None, "none", None), (None, "", None),
+    ({"type": "disabled"}, "low", False),  # the effort is read only while think is still nil
+    ({"type": "enabled", "budget_tokens": 2048}, "low", True),
+    ({"type": "adaptive"}, "low", "low"),  # neither enabled nor disabled: think stays nil, so the effort counts
+])
+def test_output_config_effort(thinking, effort, expected):
+    body = {"model": "gpt-oss", "max_tokens": 8, "messages": HELLO, "output_config": {"effort": effort}}
+    if thinking:
+        body["thinking"] = thinking
+    assert from_messages_request(body)[0].think == expected
+
+
+# What a gpt-oss request becomes, request by request: the table under "gpt-oss" in tests/ollama_double.py.
+GPT_OSS_TABLE = [
+    ({}, 256),
+    ({"thinking": {"type": "enabled", "budget_tokens": 2048}, "output_config": {"effort": "low"}}, 256),
+    ({"thinking": {"type": "disabled"}}, 256),
+    ({"thinking": {"type": "disabled"}, "output_config": {"effort": "low"}}, 256),
+    ({"output_config": {"effort": "low"}}, 64),
+    ({"output_config": {"effort": "medium"}}, 256),
+    ({"output_config": {"effort": "high"}}, 1024),
+    ({"output_config": {"effort": "xhigh"}}, 1024),
+    ({"output_config": {"effort": "max"}}, 1024),
+]
+
+
+@pytest.mark.parametrize(("fields", "tokens"), GPT_OSS_TABLE)
+def test_gpt_oss_always_thinks_and_the_effort_sets_how_long(fields, tokens):
+    request, _ = from_messages_request({"model": "gpt-oss", "max_tokens": 8, "messages": HELLO, **fields})
+    Runner(engine=None, stats=None).check(request)
+    assert reasoning_tokens(canonical_model(request.model), request.think) == tokens
+
+
+@pytest.mark.parametrize(("effort", "tokens"), [("none", 256), ("minimal", 64), ("low", 64), ("medium", 256),
+                                                ("high", 1024), ("xhigh", 1024), ("max", 1024)])
+def test_gpt_oss_through_the_openai_api(effort, tokens):
+    request, _, _ = from_chat_request({"model": "gpt-oss", "reasoning_effort": effort, "messages": HELLO})
+    Runner(engine=None, stats=None).check(request)
+    assert reasoning_tokens("gpt-oss", request.think) == tokens
+
+
+def test_only_gpt_oss_maps_max_to_high_and_ignores_think_false():
+    assert check("gpt-oss", think="max").think == "high"  # harmony's Reasoning field knows low/medium/high only
+    assert check("qwen3", think="max").think == "max"
+    assert check("gpt-oss").think is True and check("gpt-oss", think=False).think is False
+    assert reasoning_tokens("qwen3", False) == 0 and reasoning_tokens("qwen3", "low") == 256
+    assert reasoning_tokens("llama3.2", None) == 0
+
+
 def test_openai_request_and_reply():
     request, stream, usage = from_chat_request({"model": "qwen3", "max_tokens": 9, "stream": True,
                                                 "stream_options": {"include_usage": True},
@@ -246,7 +299,7 @@ def test_routes(engineless):
     tags = json.loads(fetch(engineless, "/api/tags")[2])["models"]
     assert {m["name"]: m["capabilities"] for m in tags} == {
         "llama3.2:latest": ["completion", "tools"], "llava:latest": ["completion", "vision"],
-        "qwen3:latest": ["completion", "tools", "thinking"]}
+        "qwen3:latest": ["completion", "tools", "thinking"], "gpt-oss:latest": ["completion", "tools", "thinking"]}
     status, _, body = fetch(engineless, "/api/show", {"model": "qwen3"})
     assert status == 200 and json.loads(body)["capabilities"] == ["completion", "tools", "thinking"]
     not_found = (404, '{"error":"model \'mistral:latest\' not found"}')

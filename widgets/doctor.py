@@ -5,7 +5,7 @@ Example:
     >>> print(check_connection())                     # uses OLLAMA_BASE_URL / OLLAMA_MODEL  # doctest: +SKIP
     OK: Ollama 0.15.2 answers at http://localhost:11434 and model 'llama3.2' replied.
     >>> print(check_connection(lang="zh"))            # or OLLAMA_KIT_LANG=zh  # doctest: +SKIP
-    正常：Ollama 0.15.2 在 http://localhost:11434 响应，模型 'llama3.2' 已回复。
+    正常：http://localhost:11434 上的 Ollama 0.15.2 有响应，模型 'llama3.2' 已回复。
 
 It asks, in order: is the URL well-formed (no ``/v1``)? does anything answer? which server is it (Ollama's
 ``/api/version``, llama.cpp's ``Server`` header, Anthropic's host)? is Ollama new enough (0.14.0 added the

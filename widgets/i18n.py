@@ -42,7 +42,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- the connection check (doctor.py) ----------------------------------------------------------------------
     "doctor.ok": {
         "en": "OK: {server} answers at {base_url} and model {model!r} replied.",
-        "zh": "正常：{server} 在 {base_url} 响应，模型 {model!r} 已回复。",
+        "zh": "正常：{base_url} 上的 {server} 有响应，模型 {model!r} 已回复。",
     },
     "doctor.problem_line": {"en": "PROBLEM: {problem}", "zh": "问题：{problem}"},
     "doctor.fix_line": {"en": "FIX:     {fix}", "zh": "解决办法：{fix}"},
@@ -199,7 +199,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "stream.interrupted": {
         "en": "stream interrupted after {kept} ({cause}); the partial text is kept — run it again to get a complete "
               "reply.",
-        "zh": "流被中断，此前已收到 {kept}（{cause}）；已收到的部分文本会保留——重新运行即可得到完整回复。",
+        "zh": "流在收到 {kept} 后被中断（{cause}）；这部分文本会保留——重新运行即可得到完整回复。",
     },
     "stream.characters": {"en": "{count} characters", "zh": "{count} 个字符"},
     "stream.and_more": {"en": "{kept} (+ thinking/tool calls)", "zh": "{kept}（以及思考/工具调用）"},
@@ -207,7 +207,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "stopped ({error}) after {count} characters",
         "zh": "已停止（{error}），此前已收到 {count} 个字符",
     },
-    "stream.stopped_kept": {"en": "{stopped}; the partial text is kept", "zh": "{stopped}；已收到的部分文本会保留"},
+    "stream.stopped_kept": {"en": "{stopped}; the partial text is kept", "zh": "{stopped}；这部分文本会保留"},
     "stream.no_events": {
         "en": "the server closed the stream without sending any event",
         "zh": "模型服务没有发送任何事件就关闭了流",
@@ -220,7 +220,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "tokens: {input} in{cached} / {output} out",
         "zh": "token：输入 {input}{cached} / 输出 {output}",
     },
-    "footer.cached": {"en": " ({count} cached)", "zh": "（其中缓存 {count}）"},
+    "footer.cached": {"en": " ({count} cached)", "zh": "（其中 {count} 个来自缓存）"},
     "footer.ttft": {"en": "TTFT {seconds:.2f} s", "zh": "首 token 延迟 {seconds:.2f} 秒"},
     "footer.rate": {"en": "{rate:.1f} tok/s", "zh": "{rate:.1f} tok/s"},
     "terminal.thinking": {"en": "[thinking] ", "zh": "[思考] "},
@@ -229,7 +229,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- the usage summary (render.py, magic.py) -----------------------------------------------------------------
     "usage.calls": {"en": "calls", "zh": "调用次数"},
     "usage.input_tokens": {"en": "input tokens", "zh": "输入 token"},
-    "usage.unknown_input": {"en": " (+ unknown for {count} calls)", "zh": "（另有 {count} 次调用数量未知）"},
+    "usage.unknown_input": {"en": " (+ unknown for {count} calls)", "zh": "（另有 {count} 次调用的输入 token 数未知）"},
     "usage.output_tokens": {"en": "output tokens", "zh": "输出 token"},
     "usage.total_tokens": {"en": "total tokens", "zh": "token 总数"},
     "usage.mean_latency": {"en": "mean latency (s)", "zh": "平均延迟（秒）"},
@@ -314,8 +314,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{name}: {width}×{height} {format}, {size}",
         "zh": "{name}：{width}×{height} {format}，{size}",
     },
-    "images.ready_one": {"en": "{count} image ready", "zh": "已就绪 {count} 张图片"},
-    "images.ready_many": {"en": "{count} images ready", "zh": "已就绪 {count} 张图片"},
+    "images.ready_one": {"en": "{count} image ready", "zh": "{count} 张图片已就绪"},
+    "images.ready_many": {"en": "{count} images ready", "zh": "{count} 张图片已就绪"},
     "images.add_button": {"en": "Add images", "zh": "添加图片"},
     "images.clear_button": {"en": "Clear", "zh": "清除"},
     "images.clear_tooltip": {"en": "remove all images", "zh": "移除所有图片"},

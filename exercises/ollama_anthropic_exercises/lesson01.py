@@ -69,7 +69,7 @@ TABLE: dict[str, dict[str, str]] = {
     },
     "why.model": {
         "en": "a 404 whose message names the model: this server does not have it.",
-        "zh": "这个 404 的信息里提到了模型：这台服务器上没有这个模型。",
+        "zh": "这个 404 的信息里提到了模型：这个服务上没有这个模型。",
     },
     "why.url": {
         "en": "a 404 whose message names no model (\"page not found\", \"File Not Found\"): the path is wrong, for "
@@ -89,7 +89,7 @@ TABLE: dict[str, dict[str, str]] = {
         "zh": "发往本机一个没有任何服务监听的端口的调用（真实的连接被拒绝）"},
     "case.unknown_model": {
         "en": "a model the server does not have (404, recorded through the Ollama double)",
-        "zh": "服务器上没有的模型（404，录制自 Ollama 替身）"},
+        "zh": "服务上没有的模型（404，录制自 Ollama 替身）"},
     "case.url_v1_ollama": {
         "en": "a base_url ending in /v1 (404, recorded through the Ollama double)",
         "zh": "以 /v1 结尾的接口地址（404，录制自 Ollama 替身）"},

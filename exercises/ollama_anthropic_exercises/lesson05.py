@@ -43,7 +43,7 @@ TABLE: dict[str, dict[str, str]] = {
     "ex1.not_top_level": {
         "en": "The request sent {sent}: the server reads temperature and top_k at the top level of the JSON body, as "
               "`extra_body={{\"temperature\": ..., \"top_k\": ...}}` puts them.",
-        "zh": "发出的请求是 {sent}：服务器在 JSON 请求体的最外层读取 temperature 和 top_k，"
+        "zh": "发出的请求是 {sent}：服务在 JSON 请求体的最外层读取 temperature 和 top_k，"
               "`extra_body={{\"temperature\": ..., \"top_k\": ...}}` 正是把它们放在那里。",
     },
     "ex1.wrong_values": {

@@ -44,7 +44,7 @@ TABLE: dict[str, dict[str, str]] = {
         "en": "`ask_once` let {error} out for {case}. Catch `anthropic.APIStatusError` and return one line with the "
               "HTTP status and the server's message.",
         "zh": "`ask_once` 处理 {case} 时让 {error} 抛了出来。捕获 `anthropic.APIStatusError`，返回一行包含 HTTP "
-              "状态码和服务器信息的文字。",
+              "状态码和服务返回信息的文字。",
     },
     "ex2.retried": {
         "en": "For {case}, `ask_once` made {count} requests: the SDK retries a 5xx twice by default (with a "

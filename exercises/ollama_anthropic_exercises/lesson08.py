@@ -52,7 +52,7 @@ TABLE: dict[str, dict[str, str]] = {
                             "zh": "四条录制自 llama.cpp 服务器的回复（带缓存字段）"},
     "case.ollama_replies": {"en": "two replies recorded through the Ollama double (no cache fields)",
                             "zh": "两条录制自 Ollama 替身的回复（没有缓存字段）"},
-    "case.mixed_replies": {"en": "replies of both servers in one list", "zh": "两种服务器的回复混在一个列表里"},
+    "case.mixed_replies": {"en": "replies of both servers in one list", "zh": "两种服务的回复混在一个列表里"},
     "case.no_replies": {"en": "an empty list", "zh": "空列表"},
     "ex2.wrong": {
         "en": "For {case} and {name}, `has_model` returned {got}; the listing holds {names}, so the answer is {want}.",

@@ -28,7 +28,7 @@ TABLE: dict[str, dict[str, str]] = {
     "ex1.escaped": {
         "en": "`count_or_none` let {error} out for {case}. On a server without the route, catch "
               "`anthropic.NotFoundError` and return None.",
-        "zh": "`count_or_none` 处理 {case} 时让 {error} 抛了出来。服务器没有这个路由时，捕获 "
+        "zh": "`count_or_none` 处理 {case} 时让 {error} 抛了出来。服务没有这个路由时，捕获 "
               "`anthropic.NotFoundError`，返回 None。",
     },
     "ex1.wrong_route": {
@@ -60,7 +60,7 @@ TABLE: dict[str, dict[str, str]] = {
         "en": "For {case}, the first reply held only thinking (the server ignored the switch, as Ollama before 0.23.4 "
               "does) and `answer_text` returned {got} after {count} request(s). Ask once more with a larger "
               "max_tokens.",
-        "zh": "对 {case}，第一次回复里只有思考（服务器忽略了开关，0.23.4 之前的 Ollama 就是这样），而 `answer_text` "
+        "zh": "对 {case}，第一次回复里只有思考（服务忽略了开关，0.23.4 之前的 Ollama 就是这样），而 `answer_text` "
               "发了 {count} 个请求后返回了 {got}。要用更大的 max_tokens 再问一次。",
     },
     "ex2.same_budget": {
@@ -73,14 +73,14 @@ TABLE: dict[str, dict[str, str]] = {
         "zh": "对 {case}，`answer_text` 返回了 {got}；应该用的那次回复的文本是 {want}。",
     },
     "case.switch_honoured": {"en": "a server that answers with text at once (a reply recorded from llama.cpp)",
-                             "zh": "直接用文本作答的服务器（录制自 llama.cpp 的回复）"},
+                             "zh": "直接用文本作答的服务（录制自 llama.cpp 的回复）"},
     "case.switch_ignored": {
         "en": "a server that ignores the switch: a thinking-only reply, then thinking and text (replies recorded "
               "through the Ollama double as qwen3, thinking on)",
-        "zh": "忽略开关的服务器：先是只有思考的回复，然后是思考加文本（录制自开着思考、扮演 qwen3 的 Ollama 替身）"},
+        "zh": "忽略开关的服务：先是只有思考的回复，然后是思考加文本（录制自开着思考、扮演 qwen3 的 Ollama 替身）"},
     "case.switch_ignored_twice": {
         "en": "a server that ignores the switch twice: two thinking-only replies (recorded through the Ollama double)",
-        "zh": "两次都忽略开关的服务器：两次都是只有思考的回复（录制自 Ollama 替身）"},
+        "zh": "两次都忽略开关的服务：两次都是只有思考的回复（录制自 Ollama 替身）"},
 }
 
 

@@ -40,7 +40,7 @@ HISTORY_TABLE: dict[str, dict[str, str]] = {
         "en": "The second request sent {got}: it should send the whole history so far (the first question, its "
               "answer, the new question). The server keeps nothing between requests.",
         "zh": "第二个请求发出的是 {got}：它应该把目前为止的全部对话历史都发出去（第一个问题、它的回答、新的问题）。"
-              "服务器在两次请求之间什么也不保留。",
+              "服务在两次请求之间什么也不保存。",
     },
     "history.returned": {
         "en": "For {case}, `{name}` returned {got}; it should return the reply's text, {want}.",

@@ -43,7 +43,7 @@ TABLE: dict[str, dict[str, str]] = {
         "en": "For {case}, prompt_tokens is {got}, input_tokens alone; OpenAI's prompt_tokens counts the whole "
               "prompt, including the {cached} tokens the server reused from its cache: {want}.",
         "zh": "对 {case}，prompt_tokens 是 {got}，只算了 input_tokens；OpenAI 的 prompt_tokens 统计整个提示词，"
-              "包括服务器从缓存复用的 {cached} 个 token：{want}。",
+              "包括服务从缓存复用的 {cached} 个 token：{want}。",
     },
     "ex1.field": {
         "en": "For {case}, {field} is {got}; it should be {want}.",

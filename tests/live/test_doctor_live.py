@@ -22,7 +22,7 @@ def test_closed_port_is_diagnosed():
 def test_the_check_answers_in_chinese_when_asked(live_settings, monkeypatch):
     diagnosis = check_connection(live_settings.base_url, live_settings.model, timeout=10, lang="zh")
     assert diagnosis.ok, str(diagnosis)
-    assert str(diagnosis).startswith("正常：") and f" 在 {live_settings.base_url} 响应，模型 " in str(diagnosis)
+    assert str(diagnosis).startswith(f"正常：{live_settings.base_url} 上的 ") and "有响应，模型 " in str(diagnosis)
     monkeypatch.setenv("OLLAMA_KIT_LANG", "zh")  # the setting instead of the argument
     wrong = check_connection(live_settings.base_url + "/v1", live_settings.model)
     assert not wrong.ok and wrong.problem.startswith("接口地址以 /v1 结尾"), wrong.problem

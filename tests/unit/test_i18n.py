@@ -182,7 +182,7 @@ def test_an_unknown_language_as_an_argument_is_refused():
 def test_connection_check_healthy_in_chinese():
     diagnosis = check_connection("http://localhost:11434", "llama3.2", http=ollama(), lang="zh")
     assert diagnosis.ok and diagnosis.lang == "zh"
-    assert str(diagnosis) == "正常：Ollama 0.15.2 在 http://localhost:11434 响应，模型 'llama3.2' 已回复。"
+    assert str(diagnosis) == "正常：http://localhost:11434 上的 Ollama 0.15.2 有响应，模型 'llama3.2' 已回复。"
     assert "服务识别为 Ollama 0.15.2" in diagnosis.checks
 
 
@@ -281,9 +281,9 @@ def test_stream_view_interrupted_line_in_chinese():
     count, cause = len(caught.value.partial_text), caught.value.__cause__
     assert isinstance(cause, LOST_CONNECTION)
     assert view.error == str(caught.value)
-    assert view.error.startswith(f"流被中断，此前已收到 {count} 个字符（{type(cause).__name__}: ")
-    assert view.error.endswith("；已收到的部分文本会保留——重新运行即可得到完整回复。")
-    assert "⚠ 流被中断" in view.footer_html.value
+    assert view.error.startswith(f"流在收到 {count} 个字符后被中断（{type(cause).__name__}: ")
+    assert view.error.endswith("；这部分文本会保留——重新运行即可得到完整回复。")
+    assert "⚠ 流在收到" in view.footer_html.value
 
 
 def test_stream_view_stopped_line_in_chinese():
@@ -291,7 +291,7 @@ def test_stream_view_stopped_line_in_chinese():
     view = StreamView(lang="zh")
     with client.messages.stream(**ASK) as stream, pytest.raises(KeyboardInterrupt):
         view.consume(InterruptAfter(stream, 30))
-    assert view.error == f"已停止（KeyboardInterrupt），此前已收到 {len(view.text)} 个字符；已收到的部分文本会保留"
+    assert view.error == f"已停止（KeyboardInterrupt），此前已收到 {len(view.text)} 个字符；这部分文本会保留"
 
 
 def test_stream_view_server_errors_in_chinese():
@@ -445,7 +445,7 @@ def test_upload_status_and_a_chat_turn_with_a_bad_image_in_chinese():
     accepted, rejected = upload._add_files([("a.png", png_bytes()), ("notes.txt", b"hello")])
     upload._show(accepted, rejected)
     assert accepted == [f"a.png：8×8 PNG，{len(png_bytes())} 字节"]
-    assert "已就绪 1 张图片" in upload.status.value and "notes.txt 不是图片" in upload.error
+    assert "1 张图片已就绪" in upload.status.value and "notes.txt 不是图片" in upload.error
 
     with pytest.raises(ImageRejected):
         Conversation(lang="zh").start_turn("看看这个", [b"%PDF-1.7"])
@@ -495,4 +495,4 @@ def test_describe_error_and_footer_text_take_the_language():
     assert describe_error(error, lang="zh").startswith("连不上 http://127.0.0.1:9 上的模型服务。")
     assert describe_error(error).startswith("cannot reach the model server at http://127.0.0.1:9.")
     assert footer_text(StreamResult(stop_reason="end_turn", input_tokens=5, output_tokens=2, cached_input_tokens=3),
-                       "zh") == "停止原因：end_turn · token：输入 5（其中缓存 3） / 输出 2"
+                       "zh") == "停止原因：end_turn · token：输入 5（其中 3 个来自缓存） / 输出 2"

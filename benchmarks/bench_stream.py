@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ollama_anthropic_widgets.render import render_text  # noqa: E402
-from ollama_anthropic_widgets.stream_view import StreamView  # noqa: E402
+from ollama_anthropic_widgets.core.render import render_text  # noqa: E402
+from ollama_anthropic_widgets.ui.stream_view import StreamView  # noqa: E402
 
 from tests.replay import replay_client  # noqa: E402
 from tests.stream_samples import (  # noqa: E402

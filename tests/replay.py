@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ollama_anthropic_widgets import replay as _replay
-from ollama_anthropic_widgets.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
+from ollama_anthropic_widgets.lessons import replay as _replay
+from ollama_anthropic_widgets.lessons.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
 
 RECORDINGS = Path(__file__).parent / "recordings"
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,8 @@ def save_recording(name: str, source: str, exchanges: list[dict[str, Any]]) -> P
 
 
 def replay_client(exchanges: list[dict[str, Any]] | str, **options: Any):
-    """``ollama_anthropic_widgets.replay.replay_client``, where a string names a recording in ``tests/recordings/``."""
+    """``ollama_anthropic_widgets.lessons.replay.replay_client``, where a string names a recording in
+    ``tests/recordings/``."""
     if isinstance(exchanges, str):
         exchanges = load_recording(exchanges)["exchanges"]
     return _replay.replay_client(exchanges, **options)

@@ -9,8 +9,8 @@ import asyncio
 
 import anthropic
 import pytest
-from ollama_anthropic_widgets.stream_view import StreamView
-from ollama_anthropic_widgets.usage import UsageTracker
+from ollama_anthropic_widgets.core.usage import UsageTracker
+from ollama_anthropic_widgets.ui.stream_view import StreamView
 
 from tests.unit.test_render import assert_inert
 from tests.widget_traffic import shown_values

@@ -10,7 +10,7 @@ from __future__ import annotations
 import anthropic
 import pytest
 from ollama_anthropic_widgets import ChatWidget, StreamView, UsageTracker
-from ollama_anthropic_widgets.chat import check_history
+from ollama_anthropic_widgets.ui.chat import check_history
 
 from tests.ollama_double import THINKING_TOKENS
 

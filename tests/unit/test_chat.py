@@ -29,8 +29,8 @@ import httpx2
 import pytest
 import traitlets
 from ollama_anthropic_widgets import ChatWidget, StreamInterrupted, UsageTracker
-from ollama_anthropic_widgets.chat import Conversation, EmptyReply, check_history, reply_turn
-from ollama_anthropic_widgets.render import render_chat_turn
+from ollama_anthropic_widgets.core.render import render_chat_turn
+from ollama_anthropic_widgets.ui.chat import Conversation, EmptyReply, check_history, reply_turn
 from PIL import Image
 
 from tests.chat_samples import paced_async_client

@@ -1,6 +1,6 @@
-"""ollama_anthropic_widgets.config: one documented way to point lessons and widgets at a server."""
+"""ollama_anthropic_widgets.lessons.config: one documented way to point lessons and widgets at a server."""
 
-from ollama_anthropic_widgets.config import DEFAULT_BASE_URL, api_key_for, settings
+from ollama_anthropic_widgets.lessons.config import DEFAULT_BASE_URL, api_key_for, settings
 
 
 def test_defaults_are_ollama_and_the_documentations_models():

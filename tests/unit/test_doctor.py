@@ -1,4 +1,4 @@
-"""Each diagnosis of ollama_anthropic_widgets.doctor.check_connection, against scripted HTTP replies.
+"""Each diagnosis of ollama_anthropic_widgets.lessons.doctor.check_connection, against scripted HTTP replies.
 
 Ollama replies are shaped as Ollama v0.32.15 answers (server/routes.go, middleware/anthropic.go: /api/version,
 /api/tags, the Anthropic
@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from ollama_anthropic_widgets import doctor
-from ollama_anthropic_widgets.doctor import HttpReply, check_connection
+from ollama_anthropic_widgets.lessons import doctor
+from ollama_anthropic_widgets.lessons.doctor import HttpReply, check_connection
 
 OLLAMA_ERROR_404_MODEL = {"type": "error", "request_id": "req_0123",
                           "error": {"type": "not_found_error", "message": "model 'llama3.2' not found"}}

@@ -24,19 +24,19 @@ from ollama_anthropic_widgets import (
     StreamInterrupted,
     StreamView,
     check_connection,
-    doctor,
-    i18n,
 )
-from ollama_anthropic_widgets.chat import Conversation, EmptyReply
-from ollama_anthropic_widgets.config import settings
-from ollama_anthropic_widgets.errors import describe_error
-from ollama_anthropic_widgets.i18n import MESSAGES, language, localized, missing_translations
-from ollama_anthropic_widgets.images import ImageUpload, image_block, prepare_image
-from ollama_anthropic_widgets.magic import AskFailed, AskSession, usage_text
-from ollama_anthropic_widgets.render import footer_text, render_chat_turn, render_footer, render_usage_summary
-from ollama_anthropic_widgets.streaming import StreamResult
-from ollama_anthropic_widgets.terminal_view import TerminalView
-from ollama_anthropic_widgets.usage import UsageTracker, summarize
+from ollama_anthropic_widgets.core import i18n
+from ollama_anthropic_widgets.core.errors import describe_error
+from ollama_anthropic_widgets.core.i18n import MESSAGES, language, localized, missing_translations
+from ollama_anthropic_widgets.core.images import ImageUpload, image_block, prepare_image
+from ollama_anthropic_widgets.core.render import footer_text, render_chat_turn, render_footer, render_usage_summary
+from ollama_anthropic_widgets.core.streaming import StreamResult
+from ollama_anthropic_widgets.core.usage import UsageTracker, summarize
+from ollama_anthropic_widgets.extension.magic import AskFailed, AskSession, usage_text
+from ollama_anthropic_widgets.extension.terminal_view import TerminalView
+from ollama_anthropic_widgets.lessons import doctor
+from ollama_anthropic_widgets.lessons.config import settings
+from ollama_anthropic_widgets.ui.chat import Conversation, EmptyReply
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port
@@ -46,7 +46,7 @@ from tests.unit.test_doctor import OLLAMA_ERROR_404_MODEL, ScriptedServer, json_
 from tests.unit.test_render import assert_inert
 from tests.unit.test_stream_view import ASK, InterruptAfter
 
-WIDGETS = Path(i18n.__file__).resolve().parent
+WIDGETS = Path(i18n.__file__).resolve().parents[1]  # the kit's source folder, every layer
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Messages without a word to translate: a product name, a unit, or placeholders joined by punctuation (which the
 # Chinese writes full-width)
@@ -103,7 +103,7 @@ def _string_constants(path: Path) -> tuple[set[str], set[str]]:
 
 def test_every_key_the_code_names_is_in_the_table_and_every_entry_is_used():
     called, literals = set(), set()
-    for path in sorted(WIDGETS.glob("*.py")):
+    for path in sorted(WIDGETS.rglob("*.py")):
         if path.name != "i18n.py":
             more_called, more_literals = _string_constants(path)
             called |= more_called

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 import pytest
-from ollama_anthropic_widgets.images import (
+from ollama_anthropic_widgets.core.images import (
     ImageRejected,
     ImageUpload,
     detect_media_type,

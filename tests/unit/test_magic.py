@@ -25,10 +25,17 @@ from anthropic import Anthropic
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from ollama_anthropic_widgets import StreamView, text_of
-from ollama_anthropic_widgets.chat import check_history
-from ollama_anthropic_widgets.magic import AskFailed, AskMagics, AskSession, AskStopped, ask_session, thinking_option
-from ollama_anthropic_widgets.streaming import StreamInterrupted
-from ollama_anthropic_widgets.terminal_view import TerminalView, printable
+from ollama_anthropic_widgets.core.streaming import StreamInterrupted
+from ollama_anthropic_widgets.extension.magic import (
+    AskFailed,
+    AskMagics,
+    AskSession,
+    AskStopped,
+    ask_session,
+    thinking_option,
+)
+from ollama_anthropic_widgets.extension.terminal_view import TerminalView, printable
+from ollama_anthropic_widgets.ui.chat import check_history
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port

@@ -15,10 +15,10 @@ import warnings
 import anthropic
 import httpx2
 import pytest
-from ollama_anthropic_widgets.messages import prompt_tokens
-from ollama_anthropic_widgets.render import markdown_to_html
-from ollama_anthropic_widgets.stream_view import StreamView
-from ollama_anthropic_widgets.streaming import StreamInterrupted
+from ollama_anthropic_widgets.core.messages import prompt_tokens
+from ollama_anthropic_widgets.core.render import markdown_to_html
+from ollama_anthropic_widgets.core.streaming import StreamInterrupted
+from ollama_anthropic_widgets.ui.stream_view import StreamView
 
 from tests.replay import Replayer, load_recording, replay_client
 from tests.stream_samples import lengthened_exchanges, one_line_exchanges, thinking_exchanges
@@ -360,7 +360,7 @@ def test_failed_streams_are_not_recorded_and_a_broken_tracker_loses_nothing():
 
 
 def test_with_the_real_usage_tracker():
-    from ollama_anthropic_widgets.usage import UsageTracker
+    from ollama_anthropic_widgets.core.usage import UsageTracker
 
     tracker = UsageTracker()
     client, _ = replay_client("stream_max_tokens")

@@ -13,8 +13,8 @@ import json
 import anthropic
 import httpx2
 import pytest
-from ollama_anthropic_widgets.messages import prompt_tokens
-from ollama_anthropic_widgets.streaming import (
+from ollama_anthropic_widgets.core.messages import prompt_tokens
+from ollama_anthropic_widgets.core.streaming import (
     StreamAccumulator,
     StreamInterrupted,
     StreamResult,
@@ -266,8 +266,8 @@ def test_an_error_event_mid_stream_is_kept_as_the_error():
 
 
 def test_tokens_per_second_is_one_definition_for_streams_and_usage_rows():
-    from ollama_anthropic_widgets.streaming import tokens_per_second
-    from ollama_anthropic_widgets.usage import row_from_message
+    from ollama_anthropic_widgets.core.streaming import tokens_per_second
+    from ollama_anthropic_widgets.core.usage import row_from_message
 
     clock = FakeClock()
     accumulator = StreamAccumulator(clock=clock)

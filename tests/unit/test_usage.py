@@ -19,8 +19,15 @@ from types import SimpleNamespace
 import anthropic
 import httpx2
 import pytest
-from ollama_anthropic_widgets.messages import prompt_tokens
-from ollama_anthropic_widgets.usage import COLUMNS, UsagePanel, UsageTracker, row_from_message, rows_to_csv, summarize
+from ollama_anthropic_widgets.core.messages import prompt_tokens
+from ollama_anthropic_widgets.core.usage import (
+    COLUMNS,
+    UsagePanel,
+    UsageTracker,
+    row_from_message,
+    rows_to_csv,
+    summarize,
+)
 
 from tests.replay import load_recording, replay_client
 
@@ -194,7 +201,8 @@ def test_empty_chart_still_has_three_axes():
 
 
 def test_importing_usage_does_not_import_matplotlib_or_anthropic():
-    code = "import sys, ollama_anthropic_widgets.usage; print('matplotlib' in sys.modules, 'anthropic' in sys.modules)"
+    code = ("import sys, ollama_anthropic_widgets.core.usage; "
+            "print('matplotlib' in sys.modules, 'anthropic' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
 
@@ -438,7 +446,7 @@ def test_watch_hands_back_the_sdks_own_objects(exchanges):
 def test_the_middleware_meters_with_the_kits_one_stream_parser():
     import inspect
 
-    from ollama_anthropic_widgets import usage_middleware
+    from ollama_anthropic_widgets.core import usage_middleware
 
     source = inspect.getsource(usage_middleware)
     assert "StreamAccumulator" in source and "json.loads" not in source and "APIResponse(" not in source

@@ -445,7 +445,7 @@ def language(lang: str | None = None, environ: Mapping[str, str] | None = None) 
     """
     if lang is not None:
         return normalize_language(lang)
-    from .config import settings  # here: config reads the setting and calls normalize_language above
+    from ..lessons.config import settings  # here: config reads the setting and calls normalize_language above
 
     return settings(environ).lang
 

@@ -27,9 +27,9 @@ import ipywidgets
 import traitlets
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..ui.stylesheet import Stylesheet
 from .i18n import LANGUAGES, language, localized
 from .render import render_upload_status
-from .stylesheet import Stylesheet
 
 DEFAULT_MAX_SIDE = 1568
 DEFAULT_MAX_BYTES = 5_000_000

@@ -320,7 +320,7 @@ def footer_text(result: Any, lang: str | None = None) -> str:
     ``result`` is a :class:`~.streaming.StreamResult` (or anything with the same attributes).
 
     Example:
-        >>> from ollama_anthropic_widgets.streaming import StreamResult
+        >>> from ollama_anthropic_widgets.core.streaming import StreamResult
         >>> result = StreamResult(stop_reason="end_turn", input_tokens=12, output_tokens=200, ttft_s=0.128,
         ...                       output_tokens_per_s=95.31)
         >>> footer_text(result, "en")
@@ -395,7 +395,7 @@ def render_usage_summary(summary: Mapping[str, Any], lang: str | None = None) ->
     """A usage summary (``UsageTracker.summary()``) as a two-column table; every value escaped.
 
     Example:
-        >>> from ollama_anthropic_widgets.usage import summarize
+        >>> from ollama_anthropic_widgets.core.usage import summarize
         >>> summary = summarize([{"input_tokens": 3, "output_tokens": 4}])
         >>> "<td>calls</td><td>1</td>" in render_usage_summary(summary, "en")
         True

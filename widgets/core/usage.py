@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from anthropic import Anthropic, AsyncAnthropic
     from matplotlib.figure import Figure
 
-    from .usage_panel import UsagePanel
+    from ..ui.usage_panel import UsagePanel
 
 _Client = TypeVar("_Client", "Anthropic", "AsyncAnthropic")
 
@@ -230,7 +230,7 @@ class UsageTracker(traitlets.HasTraits):
         Example:
             >>> UsageTracker().chart()                  # doctest: +SKIP
         """
-        from .usage_chart import show_figures_as_images, usage_figure
+        from ..ui.usage_chart import show_figures_as_images, usage_figure
 
         figure = usage_figure(self.rows)
         show_figures_as_images()
@@ -246,7 +246,7 @@ class UsageTracker(traitlets.HasTraits):
             >>> panel = UsageTracker().widget()
             >>> panel                                   # doctest: +SKIP
         """
-        from .usage_panel import UsagePanel
+        from ..ui.usage_panel import UsagePanel
 
         return UsagePanel(self, min_interval_s=min_interval_s, stylesheet=stylesheet, lang=lang)
 
@@ -279,4 +279,4 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(f".{module_name}", __package__), name)
+    return getattr(importlib.import_module(f"..ui.{module_name}", __package__), name)

@@ -22,7 +22,7 @@ adds one row. Calls made through ``with_streaming_response`` are not recorded (t
 
 Example:
     >>> from anthropic import Anthropic
-    >>> from ollama_anthropic_widgets.usage import UsageTracker
+    >>> from ollama_anthropic_widgets.core.usage import UsageTracker
     >>> tracker = UsageTracker()
     >>> client = Anthropic(base_url="http://localhost:11434", api_key="ollama")
     >>> watched = client.with_middleware(UsageMiddleware(tracker, label="lesson 08"))
@@ -149,7 +149,7 @@ class UsageMiddleware(Middleware):
     """Records every successful ``POST /v1/messages`` of the client it is attached to into ``tracker``.
 
     Example:
-        >>> from ollama_anthropic_widgets.usage import UsageTracker
+        >>> from ollama_anthropic_widgets.core.usage import UsageTracker
         >>> middleware = UsageMiddleware(UsageTracker(), label="demo")
     """
 

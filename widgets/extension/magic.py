@@ -28,7 +28,7 @@ The conversation, tracker and options belong to the extension's :class:`AskMagic
 :func:`ask_session` returns them for code.
 
 Example:
-    >>> from ollama_anthropic_widgets.magic import AskSession
+    >>> from ollama_anthropic_widgets.extension.magic import AskSession
     >>> session = AskSession()
     >>> session.configure(model="qwen3", thinking="off")
     >>> session.request_options(max_tokens_default=4096)
@@ -47,20 +47,20 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from traitlets import CaselessStrEnum, Int
 
-from .chat import Conversation, EmptyReply
-from .config import make_client, settings
-from .errors import OneLineTraceback
-from .i18n import language, localized
-from .messages import blocks_of_type
-from .streaming import describe_error
-from .usage import UsageTracker
+from ..core.errors import OneLineTraceback
+from ..core.i18n import language, localized
+from ..core.messages import blocks_of_type
+from ..core.streaming import describe_error
+from ..core.usage import UsageTracker
+from ..lessons.config import make_client, settings
+from ..ui.chat import Conversation, EmptyReply
 
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic import Anthropic
     from anthropic.types import Message
 
-    from .config import Settings
-    from .stream_view import StreamView
+    from ..lessons.config import Settings
+    from ..ui.stream_view import StreamView
     from .terminal_view import TerminalView
 
     # IPython's magic decorators have no type hints (magic_arguments' at no version, the others not at the floor,
@@ -182,7 +182,7 @@ class ReplyView(Protocol):
     ``consume`` takes what ``client.messages.stream(...)`` returns and gives back the final ``Message``.
 
     Example:
-        >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+        >>> from ollama_anthropic_widgets.extension.terminal_view import TerminalView
         >>> view: ReplyView = TerminalView()
     """
 
@@ -309,7 +309,7 @@ class AskSession:
         The view records the reply into the tracker it was given (the magic gives it ``self.tracker``).
 
         Example:
-            >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+            >>> from ollama_anthropic_widgets.extension.terminal_view import TerminalView
             >>> session = AskSession()
             >>> message = session.ask("你好", TerminalView(tracker=session.tracker))    # doctest: +SKIP
         """
@@ -473,7 +473,7 @@ class AskMagics(Magics):
         if self._uses_widgets(text):
             from IPython.display import display
 
-            from .stream_view import StreamView
+            from ..ui.stream_view import StreamView
 
             view = StreamView(tracker=tracker, lang=lang)
             display(view)

@@ -18,7 +18,7 @@ characters other than newline and tab are replaced, so a reply cannot move the c
 
 Example:
     >>> import io
-    >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+    >>> from ollama_anthropic_widgets.extension.terminal_view import TerminalView
     >>> out = io.StringIO()
     >>> view = TerminalView(out)
     >>> message = view.consume(client.messages.stream(                       # doctest: +SKIP
@@ -34,9 +34,9 @@ import warnings
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .i18n import language, localized
-from .render import footer_text, format_tool_input
-from .streaming import (
+from ..core.i18n import language, localized
+from ..core.render import footer_text, format_tool_input
+from ..core.streaming import (
     DERIVED_EVENT_TYPES,
     Clock,
     StreamAccumulator,
@@ -49,7 +49,7 @@ from .streaming import (
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageTracker
+    from ..core.usage import UsageTracker
 
 __all__ = ["TerminalView"]
 

@@ -114,7 +114,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
 def _language_setting(value: str | None) -> str:
     """``OLLAMA_KIT_LANG`` as ``"en"`` or ``"zh"``; unset means English, and so does a language the kit does not
     speak, after a warning (a setting must not break the connection check it would have to be diagnosed with)."""
-    from .i18n import DEFAULT_LANGUAGE, normalize_language
+    from ..core.i18n import DEFAULT_LANGUAGE, normalize_language
 
     if not value or not value.strip():
         return DEFAULT_LANGUAGE

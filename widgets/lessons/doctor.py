@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..core.i18n import language, localized
 from .config import api_key_for, is_anthropic_url, settings
-from .i18n import language, localized
 
 FIRST_OLLAMA_WITH_ANTHROPIC_API = (0, 14, 0)
 

@@ -20,7 +20,7 @@ Rules the history always keeps (Anthropic's format; Ollama and llama.cpp follow 
   (:class:`EmptyReply`) because an empty assistant turn would make the next request invalid.
 
 Example:
-    >>> from ollama_anthropic_widgets.chat import Conversation
+    >>> from ollama_anthropic_widgets.ui.chat import Conversation
     >>> conversation = Conversation()
     >>> _ = conversation.start_turn("Hi, I am Ming.")
     >>> conversation.request(model="llama3.2", max_tokens=100, system="Be brief.")["messages"]
@@ -45,12 +45,11 @@ import ipywidgets
 import traitlets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from .chat_input import ChatInput
-from .errors import OneLineTraceback, describe_error, one_line
-from .i18n import LANGUAGES, language, localized
-from .images import user_message
-from .messages import field_of as _get
-from .render import (
+from ..core.errors import OneLineTraceback, describe_error, one_line
+from ..core.i18n import LANGUAGES, language, localized
+from ..core.images import user_message
+from ..core.messages import field_of as _get
+from ..core.render import (
     chat_role_label,
     footer_text,
     render_chat_empty,
@@ -58,15 +57,16 @@ from .render import (
     render_chat_turn,
     render_error,
 )
+from .chat_input import ChatInput
 from .stylesheet import Stylesheet
 
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic import Anthropic, AsyncAnthropic
     from anthropic.types import Message
 
+    from ..core.streaming import StreamResult
+    from ..core.usage import UsageTracker
     from .stream_view import StreamView
-    from .streaming import StreamResult
-    from .usage import UsageTracker
 
 RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream", "thinking"})
 EXPORT_SUFFIXES = (".md", ".json")
@@ -496,7 +496,7 @@ class ChatWidget(ipywidgets.VBox):
                                              layout=ipywidgets.Layout(width="auto", display="none"))
         self.upload = None
         if images:
-            from .images import ImageUpload
+            from ..core.images import ImageUpload
 
             self.upload = ImageUpload(stylesheet=False, lang=lang)
         self.usage_panel = tracker.widget(stylesheet=False, lang=lang) if tracker is not None else None
@@ -794,7 +794,7 @@ class ChatWidget(ipywidgets.VBox):
         except EmptyReply as error:
             self._abandon(error)
             raise
-        from .streaming import StreamResult
+        from ..core.streaming import StreamResult
 
         result = self._live_result() or StreamResult.from_message(message)
         self._settle(render_chat_status(footer_text(result, self.lang)))
@@ -805,7 +805,7 @@ class ChatWidget(ipywidgets.VBox):
     def _keep_stopped(self) -> Message | None:
         """After a stop: keep the partial reply as a stopped turn and return it as a ``Message``; ``None`` (and
         the turn rolled back) when no text had arrived."""
-        from .streaming import message_from_result
+        from ..core.streaming import message_from_result
 
         result = self._live_result()
         if result is None or not result.text.strip():

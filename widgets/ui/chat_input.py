@@ -18,7 +18,7 @@ Rules the front-end keeps:
 * the box only ever holds text (``textarea.value``): nothing is parsed as HTML.
 
 Example:
-    >>> from ollama_anthropic_widgets.chat_input import ChatInput
+    >>> from ollama_anthropic_widgets.ui.chat_input import ChatInput
     >>> box = ChatInput(placeholder="Type a message")
     >>> box.on_submit(lambda text: print("sent:", text))
     >>> box.value = "Hello"

@@ -11,11 +11,10 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
-from .html_parts import HTMLParts
-from .i18n import LANGUAGES, language, localized
-from .incremental import IncrementalHTML
-from .render import render_footer, render_tool_uses, thinking_title
-from .streaming import (
+from ..core.i18n import LANGUAGES, language, localized
+from ..core.incremental import IncrementalHTML
+from ..core.render import render_footer, render_tool_uses, thinking_title
+from ..core.streaming import (
     DERIVED_EVENT_TYPES,
     Clock,
     StreamAccumulator,
@@ -26,12 +25,13 @@ from .streaming import (
     interruption_message,
     message_from_result,
 )
+from .html_parts import HTMLParts
 from .stylesheet import Stylesheet
 
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageTracker
+    from ..core.usage import UsageTracker
 
 __all__ = ["StreamView"]
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 import traitlets
 
-from .i18n import LANGUAGES, language
-from .render import render_usage_summary
+from ..core.i18n import LANGUAGES, language
+from ..core.render import render_usage_summary
 from .stylesheet import Stylesheet
 from .usage_chart import figure_png, usage_figure
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .usage import UsageTracker
+    from ..core.usage import UsageTracker
 
 
 class UsagePanel(ipywidgets.HBox):
@@ -30,7 +30,7 @@ class UsagePanel(ipywidgets.HBox):
     table's labels; the chart's stay English (matplotlib's default fonts have no Chinese characters).
 
     Example:
-        >>> from ollama_anthropic_widgets.usage import UsageTracker
+        >>> from ollama_anthropic_widgets.core.usage import UsageTracker
         >>> tracker = UsageTracker()
         >>> panel = UsagePanel(tracker)
         >>> panel                                      # doctest: +SKIP

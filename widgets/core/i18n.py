@@ -5,9 +5,10 @@ status line, a label, a button caption) is an entry of :data:`MESSAGES`: a key, 
 language of :data:`LANGUAGES`, with the same ``{placeholders}``. :func:`localized` picks one and fills it in.
 
 Which language: the ``lang`` argument of the widget or function (``"en"`` or ``"zh"``; a tag such as ``"zh-CN"``
-counts as ``"zh"``), else the ``OLLAMA_KIT_LANG`` environment variable (read by :func:`~.config.settings` with the
-other settings), else English. The operating system's locale is not consulted: a notebook server's locale says
-where it runs, not who reads it (Binder and most containers run in ``C.UTF-8`` whoever opens them).
+counts as ``"zh"``), else the ``OLLAMA_KIT_LANG`` environment variable (:func:`language_setting`, read at each
+lookup; ``settings().lang`` reports the same), else English. The operating system's locale is not consulted: a
+notebook server's locale says where it runs, not who reads it (Binder and most containers run in ``C.UTF-8``
+whoever opens them).
 
 Not in the table, on purpose: messages of exceptions that point at the calling code (a ``TypeError`` for a wrong
 argument, a ``ValueError`` for an invalid history or option), which are about code written in English and are
@@ -24,13 +25,16 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 import string
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
+LANGUAGE_VARIABLE = "OLLAMA_KIT_LANG"  # the one setting the core reads (lessons/config.py lists it with the others)
 
 # Chinese characters and full-width punctuation. Between two of them Chinese puts no space; between one of them and
 # a Latin letter or digit the glossary asks for one (`使用 llava 等多模态模型`). Templates are written with that
@@ -445,9 +449,28 @@ def language(lang: str | None = None, environ: Mapping[str, str] | None = None) 
     """
     if lang is not None:
         return normalize_language(lang)
-    from ..lessons.config import settings  # here: config reads the setting and calls normalize_language above
+    return language_setting(environ)
 
-    return settings(environ).lang
+
+def language_setting(environ: Mapping[str, str] | None = None) -> str:
+    """The ``OLLAMA_KIT_LANG`` setting as ``"en"`` or ``"zh"`` (``environ`` defaults to ``os.environ``).
+
+    Unset means English, and so does a language the kit does not speak, after a warning: a setting must not break
+    the connection check it would have to be diagnosed with. Read here, on its own, at every lookup: a notebook may
+    set the variable at any time, and no other setting is needed to pick a language.
+
+    Example:
+        >>> language_setting({"OLLAMA_KIT_LANG": "zh_CN.UTF-8"}), language_setting({})
+        ('zh', 'en')
+    """
+    value = (os.environ if environ is None else environ).get(LANGUAGE_VARIABLE)
+    if not value or not value.strip():
+        return DEFAULT_LANGUAGE
+    try:
+        return normalize_language(value)
+    except ValueError as error:
+        warnings.warn(f"{LANGUAGE_VARIABLE}={value!r} is ignored: {error}; the kit speaks English", stacklevel=3)
+        return DEFAULT_LANGUAGE
 
 
 def localized(key: str, lang: str | None = None, /, **values: Any) -> str:

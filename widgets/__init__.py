@@ -27,12 +27,12 @@ _EXPORTS = {
     "StreamView": "ui.stream_view",
     "StreamResult": "core.streaming",
     "StreamInterrupted": "core.streaming",
-    "ImageUpload": "core.images",
+    "ImageUpload": "ui.image_upload",
     "ImageRejected": "core.images",
     "image_block": "core.images",
     "user_message": "core.images",
     "sample_image": "core.images",
-    "UsageTracker": "core.usage",
+    "UsageTracker": "ui.usage_tracker",
     "ChatWidget": "ui.chat",
     "run_tool_loop": "lessons.tools",
     "probe": "lessons.probe",
@@ -62,16 +62,17 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
-    from .core.images import ImageRejected, ImageUpload, image_block, sample_image, user_message
+    from .core.images import ImageRejected, image_block, sample_image, user_message
     from .core.messages import blocks_of_type, prompt_tokens, text_of
     from .core.streaming import StreamInterrupted, StreamResult
-    from .core.usage import UsageTracker
     from .lessons.config import Settings, make_client, settings
     from .lessons.doctor import Diagnosis, check_connection
     from .lessons.probe import probe
     from .lessons.tools import run_tool_loop
     from .ui.chat import ChatWidget
+    from .ui.image_upload import ImageUpload
     from .ui.stream_view import StreamView
+    from .ui.usage_tracker import UsageTracker
 
 
 def __getattr__(name: str) -> Any:

@@ -9,7 +9,7 @@ import asyncio
 
 import anthropic
 import pytest
-from ollama_anthropic_widgets.core.usage import UsageTracker
+from ollama_anthropic_widgets import UsageTracker
 from ollama_anthropic_widgets.ui.stream_view import StreamView
 
 from tests.unit.test_render import assert_inert

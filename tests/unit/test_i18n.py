@@ -28,15 +28,17 @@ from ollama_anthropic_widgets import (
 from ollama_anthropic_widgets.core import i18n
 from ollama_anthropic_widgets.core.errors import describe_error
 from ollama_anthropic_widgets.core.i18n import MESSAGES, language, localized, missing_translations
-from ollama_anthropic_widgets.core.images import ImageUpload, image_block, prepare_image
+from ollama_anthropic_widgets.core.images import image_block, prepare_image
 from ollama_anthropic_widgets.core.render import footer_text, render_chat_turn, render_footer, render_usage_summary
 from ollama_anthropic_widgets.core.streaming import StreamResult
-from ollama_anthropic_widgets.core.usage import UsageTracker, summarize
+from ollama_anthropic_widgets.core.usage import summarize
 from ollama_anthropic_widgets.extension.magic import AskFailed, AskSession, usage_text
 from ollama_anthropic_widgets.extension.terminal_view import TerminalView
 from ollama_anthropic_widgets.lessons import doctor
 from ollama_anthropic_widgets.lessons.config import settings
 from ollama_anthropic_widgets.ui.chat import Conversation, EmptyReply
+from ollama_anthropic_widgets.ui.image_upload import ImageUpload
+from ollama_anthropic_widgets.ui.usage_tracker import UsageTracker
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port

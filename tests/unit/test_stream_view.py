@@ -360,7 +360,7 @@ def test_failed_streams_are_not_recorded_and_a_broken_tracker_loses_nothing():
 
 
 def test_with_the_real_usage_tracker():
-    from ollama_anthropic_widgets.core.usage import UsageTracker
+    from ollama_anthropic_widgets import UsageTracker
 
     tracker = UsageTracker()
     client, _ = replay_client("stream_max_tokens")

@@ -233,6 +233,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "usage.mean_rate": {"en": "mean output tok/s", "zh": "平均输出速度（tok/s）"},
     "usage.stop_reasons": {"en": "stop reasons", "zh": "停止原因"},
     "usage.broken_streams": {"en": "broken streams", "zh": "中断的流"},
+    "usage.chart_alt": {
+        "en": "Chart of token usage: input and output tokens per call with the running total, and output tokens per "
+              "second per call ({calls} calls, {total} tokens in all; the table beside it has the figures)",
+        "zh": "token 用量图：每次调用的输入和输出 token 及累计总数，以及每次调用的输出速度（共 {calls} 次调用、"
+              "{total} 个 token；数字见旁边的表格）",
+    },
     # -- images (images.py, render.py) ---------------------------------------------------------------------------
     "images.this_file": {"en": "This file", "zh": "这个文件"},
     "images.the_block": {"en": "the block", "zh": "这个块"},
@@ -315,6 +321,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "images.add_button": {"en": "Add images", "zh": "添加图片"},
     "images.clear_button": {"en": "Clear", "zh": "清除"},
     "images.clear_tooltip": {"en": "remove all images", "zh": "移除所有图片"},
+    "images.preview_alt": {"en": "preview of {name}", "zh": "{name} 的预览"},
     # -- the chat (chat.py, render.py) ---------------------------------------------------------------------------
     "chat.role_user": {"en": "You", "zh": "你"},
     "chat.role_assistant": {"en": "Assistant", "zh": "助手"},

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -434,6 +435,46 @@ def render_table(caption: str, columns: Sequence[str], rows: Sequence[Mapping[st
                    for row in rows)
     return (f'<table class="oaw-table"><caption>{html.escape(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+# -- pictures the kit draws itself: the usage chart, the upload's previews ------------------------------------------
+
+PICTURE_CSS = """
+.oaw-chart { display: block; max-width: 640px; width: 100%; height: auto; }
+.oaw-preview { display: inline-block; margin: 0 8px 4px 0; vertical-align: top; }
+.oaw-preview img { display: block; max-width: 160px; max-height: 160px; object-fit: contain; }
+.oaw-preview figcaption { max-width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+"""
+PICTURE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def render_picture(data: bytes, media_type: str, alt: str, *, css_class: str | None = "oaw-chart") -> str:
+    """An ``<img>`` of picture bytes the kit made or checked, with its text alternative (escaped).
+
+    The bytes travel base64-encoded in a ``data:`` URL (letters, digits, ``+/=``: nothing that could end the
+    attribute), for one of four picture types; anything else raises ``ValueError``. ``alt`` is what a screen reader
+    says instead of the picture.
+
+    Example:
+        >>> render_picture(b"GIF89a", "image/gif", 'a "chart"')
+        '<img class="oaw-chart" alt="a &quot;chart&quot;" src="data:image/gif;base64,R0lGODlh">'
+    """
+    if media_type not in PICTURE_TYPES:
+        raise ValueError(f"not a picture type the kit shows: {media_type!r}")
+    encoded = base64.b64encode(bytes(data)).decode("ascii")
+    classes = f' class="{html.escape(css_class)}"' if css_class else ""
+    return f'<img{classes} alt="{html.escape(alt)}" src="data:{media_type};base64,{encoded}">'
+
+
+def render_upload_preview(data: bytes, media_type: str, name: str, lang: str | None = None) -> str:
+    """An uploaded image's preview (a small picture) captioned with its file name, both escaped.
+
+    Example:
+        >>> render_upload_preview(b"GIF89a", "image/gif", "<cat>.gif", "en")  # doctest: +ELLIPSIS
+        '<figure class="oaw-preview"><img alt="preview of &lt;cat&gt;.gif" src="data:image/gif;base64,R0lGODlh">...'
+    """
+    picture = render_picture(data, media_type, localized("images.preview_alt", lang, name=name), css_class=None)
+    return f'<figure class="oaw-preview">{picture}<figcaption>{html.escape(name)}</figcaption></figure>'
 
 
 # -- image upload ---------------------------------------------------------------------------------------------

@@ -51,9 +51,9 @@ from ..core.errors import OneLineTraceback
 from ..core.i18n import language, localized
 from ..core.messages import blocks_of_type
 from ..core.streaming import describe_error
-from ..core.usage import UsageTracker
 from ..lessons.config import make_client, settings
 from ..ui.chat import Conversation, EmptyReply
+from ..ui.usage_tracker import UsageTracker
 
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic import Anthropic

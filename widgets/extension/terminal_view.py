@@ -49,7 +49,7 @@ from ..core.streaming import (
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from ..core.usage import UsageTracker
+    from ..core.usage import UsageRecorder
 
 __all__ = ["TerminalView"]
 
@@ -85,7 +85,7 @@ class TerminalView:
         ''
     """
 
-    def __init__(self, out: TextIO | None = None, *, tracker: UsageTracker | None = None, thinking_chars: int = 200,
+    def __init__(self, out: TextIO | None = None, *, tracker: UsageRecorder | None = None, thinking_chars: int = 200,
                  dots_every: int = 200, flush_interval: float = 0.1, dim: bool | None = None,
                  clock: Clock = time.perf_counter, lang: str | None = None):
         self.out = out

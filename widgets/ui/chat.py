@@ -65,8 +65,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
     from ..core.streaming import StreamResult
-    from ..core.usage import UsageTracker
     from .stream_view import StreamView
+    from .usage_tracker import UsageTracker
 
 RESERVED_REQUEST_KEYS = frozenset({"model", "max_tokens", "system", "messages", "stream", "thinking"})
 EXPORT_SUFFIXES = (".md", ".json")
@@ -496,7 +496,7 @@ class ChatWidget(ipywidgets.VBox):
                                              layout=ipywidgets.Layout(width="auto", display="none"))
         self.upload = None
         if images:
-            from ..core.images import ImageUpload
+            from .image_upload import ImageUpload
 
             self.upload = ImageUpload(stylesheet=False, lang=lang)
         self.usage_panel = tracker.widget(stylesheet=False, lang=lang) if tracker is not None else None

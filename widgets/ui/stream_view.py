@@ -31,7 +31,7 @@ from .stylesheet import Stylesheet
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from ..core.usage import UsageTracker
+    from ..core.usage import UsageRecorder
 
 __all__ = ["StreamView"]
 
@@ -123,7 +123,7 @@ class StreamView(widgets.VBox):
 
     children: tuple[widgets.Widget, ...]  # the Box trait, declared for the checker (ipywidgets has no type hints)
 
-    def __init__(self, *, markdown: bool = True, tracker: UsageTracker | None = None, update_interval: float = 0.07,
+    def __init__(self, *, markdown: bool = True, tracker: UsageRecorder | None = None, update_interval: float = 0.07,
                  busy_fraction: float = 0.05, clock: Clock = time.perf_counter, stylesheet: bool = True,
                  lang: str | None = None, **kwargs: Any):
         self._text_incremental = IncrementalHTML(markdown=markdown)

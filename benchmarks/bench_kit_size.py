@@ -63,14 +63,13 @@ def live_after_close(uploaded: bool) -> tuple[int, int]:
     before = alive()
     client, _ = replay_client([recorded[0], recorded[1], recorded[1]])
     chat = ChatWidget(client, "smollm2-135m", max_tokens=64, images=True, tracker=UsageTracker())
-    send = getattr(chat, "send_message", None) or chat.send  # named send() before version 2
     for turn, text in enumerate(("Hi! My name is Ming.", "What is my name?", "And again?")):
         images = [png()] if turn < 2 else []
         if uploaded and images:
             chat.upload.picker.set_state({"value": [{"name": f"dot{turn}.png", "type": "image/png", "size": 1,
                                                      "content": memoryview(images[0]), "last_modified": 0}]})
             images = []
-        send(text, images)
+        chat.send_message(text, images)
     during = alive() - before
     chat.close()
     return during, alive() - before

@@ -34,6 +34,7 @@ _EXPORTS = {
     "sample_image": "core.images",
     "UsageTracker": "ui.usage_tracker",
     "ChatWidget": "ui.chat",
+    "EmptyReply": "core.conversation",
     "run_tool_loop": "lessons.tools",
     "probe": "lessons.probe",
 }
@@ -41,6 +42,7 @@ _EXPORTS = {
 __all__ = [
     "ChatWidget",
     "Diagnosis",
+    "EmptyReply",
     "ImageRejected",
     "ImageUpload",
     "Settings",
@@ -62,6 +64,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
+    from .core.conversation import EmptyReply
     from .core.images import ImageRejected, image_block, sample_image, user_message
     from .core.messages import blocks_of_type, prompt_tokens, text_of
     from .core.streaming import StreamInterrupted, StreamResult

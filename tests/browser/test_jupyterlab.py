@@ -318,7 +318,7 @@ def test_chat_lesson_enter_shift_enter_stop_and_the_next_message(lab_browser):
     chat.scroll_into_view_if_needed()
     replies, users = chat.locator(".oaw-chat-assistant"), chat.locator(".oaw-chat-user")
     before = replies.count()
-    assert before >= 1, "the lesson's own chat.send() calls left no reply in the widget"
+    assert before >= 1, "the lesson's own chat.send_message() calls left no reply in the widget"
     panel_chart = chat.locator("img.widget-image")
     assert panel_chart.count() == 1 and panel_chart.evaluate("img => img.complete && img.naturalWidth > 100")
     assert_redrawn(panel_chart)

@@ -26,6 +26,7 @@ from ollama_anthropic_widgets import (
     check_connection,
 )
 from ollama_anthropic_widgets.core import i18n
+from ollama_anthropic_widgets.core.conversation import Conversation, EmptyReply
 from ollama_anthropic_widgets.core.errors import describe_error
 from ollama_anthropic_widgets.core.i18n import MESSAGES, language, localized, missing_translations
 from ollama_anthropic_widgets.core.images import image_block, prepare_image
@@ -36,7 +37,6 @@ from ollama_anthropic_widgets.extension.magic import AskFailed, AskSession, usag
 from ollama_anthropic_widgets.extension.terminal_view import TerminalView
 from ollama_anthropic_widgets.lessons import doctor
 from ollama_anthropic_widgets.lessons.config import settings
-from ollama_anthropic_widgets.ui.chat import Conversation, EmptyReply
 from ollama_anthropic_widgets.ui.image_upload import ImageUpload
 from ollama_anthropic_widgets.ui.usage_tracker import UsageTracker
 
@@ -334,7 +334,7 @@ def test_chat_captions_and_labels_in_chinese():
     assert "还没有消息。" in chat.history_box.children[0].value
     assert chat.upload.clear_button.description == "清除" and chat.upload.picker.description == "添加图片"
     assert "<td>调用次数</td>" in chat.usage_panel.summary.value
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     html = history_html(chat)
     assert '<div class="oaw-chat-label oaw-lang-zh">你</div>' in html and ">助手</div>" in html
     assert chat.status_view.value.startswith('<div class="oaw-chat-status">停止原因：')
@@ -345,7 +345,7 @@ def test_chat_captions_and_labels_in_chinese():
 def test_chat_relabels_when_its_language_changes():
     client, _ = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, stream=False)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     assert chat.send_button.description == "Send" and ">You</div>" in history_html(chat)
     chat.lang = "zh"
     assert chat.send_button.description == "发送" and ">你</div>" in history_html(chat)
@@ -357,7 +357,7 @@ def test_chat_error_line_in_chinese():
     client, _ = replay_client(exchanges("ollama_error_404_unknown_model"))
     chat = ChatWidget(client, MODEL, lang="zh")
     with pytest.raises(anthropic.NotFoundError):
-        chat.send("你好")
+        chat.send_message("你好")
     assert chat.error.startswith("模型服务返回 HTTP 404：") and "no-such-model" in chat.error
     assert chat.error.endswith("——检查模型名称（`ollama list`），并确认接口地址不带 /v1。")
     assert "⚠ 模型服务返回 HTTP 404" in chat.error_view.value and chat.text_box.value == "你好"
@@ -369,7 +369,7 @@ def test_chat_nothing_to_send_and_empty_reply_in_chinese():
     chat.send_button.click()
     assert chat.error == "没有可发送的内容：请先输入消息（或添加图片）。" and replayer.requests == []
     with pytest.raises(EmptyReply):
-        chat.send("Prove that there are infinitely many primes.")
+        chat.send_message("Prove that there are infinitely many primes.")
     assert chat.error == ("模型没有返回文本（停止原因 max_tokens，1 个 thinking 块）："
                           "max_tokens 全用在了思考上——调高 max_tokens 再发送一次。")
 
@@ -393,7 +393,7 @@ def test_chat_stopped_line_in_chinese():
                                      lambda request: httpx2.Response(200, stream=InterruptedBody()))))
     chat = ChatWidget(client, MODEL, max_tokens=2000, lang="zh")
     with pytest.raises(KeyboardInterrupt):
-        chat.send("写一首诗")
+        chat.send_message("写一首诗")
     kept = len(chat.messages[1]["content"][0]["text"])
     assert chat.status_view.value == (f'<div class="oaw-chat-status">已在收到 {kept:,} 个字符后停止：'
                                       "这部分回复留在对话历史里，会随下一条消息一起发送。</div>")

@@ -25,6 +25,7 @@ from anthropic import Anthropic
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from ollama_anthropic_widgets import StreamView, text_of
+from ollama_anthropic_widgets.core.conversation import check_history
 from ollama_anthropic_widgets.core.streaming import StreamInterrupted
 from ollama_anthropic_widgets.extension.magic import (
     AskFailed,
@@ -35,7 +36,6 @@ from ollama_anthropic_widgets.extension.magic import (
     thinking_option,
 )
 from ollama_anthropic_widgets.extension.terminal_view import TerminalView, printable
-from ollama_anthropic_widgets.ui.chat import check_history
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port

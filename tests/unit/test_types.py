@@ -65,7 +65,7 @@ def test_the_public_api_hands_users_real_types(monkeypatch, tmp_path):
         "reveal_type(TerminalView().consume(None))\n"
         "reveal_type(AskSession().ask('hi', TerminalView()))\n"
         "chat = ChatWidget(Anthropic(api_key='ollama'), 'm')\n"
-        "reveal_type(chat.send('hi'))\n"
+        "reveal_type(chat.send_message('hi'))\n"
         "reveal_type(chat.reply_view)\n")
     status, report = mypy(str(user_code))
     revealed = [re.sub(r"[\w.]+\.(\w+)", r"\1", line.split("Revealed type is ", 1)[1])  # class names only

@@ -47,12 +47,12 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from traitlets import CaselessStrEnum, Int
 
+from ..core.conversation import Conversation, EmptyReply
 from ..core.errors import OneLineTraceback
 from ..core.i18n import language, localized
 from ..core.messages import blocks_of_type
 from ..core.streaming import describe_error
 from ..lessons.config import make_client, settings
-from ..ui.chat import Conversation, EmptyReply
 from ..ui.usage_tracker import UsageTracker
 
 if TYPE_CHECKING:  # pragma: no cover

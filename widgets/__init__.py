@@ -94,5 +94,12 @@ def load_ipython_extension(shell: Any) -> None:
     load(shell)
 
 
+def unload_ipython_extension(shell: Any) -> None:
+    """``%unload_ext ollama_anthropic_widgets``: closes ``%ask_usage``'s panel; the conversation stays."""
+    from .extension.magic import unload_ipython_extension as unload
+
+    unload(shell)
+
+
 def __dir__() -> list[str]:
     return sorted(list(globals()) + __all__)

@@ -36,7 +36,7 @@ def test_stream_a_poem(live_client, live_model):
     view = StreamView()
     message = view.consume(live_client.messages.stream(model=live_model, max_tokens=32, messages=POEM))
     assert_finished(view, message)
-    assert "tok/s" in view.footer_html.value and view.frontend_updates >= 2
+    assert "tok/s" in view.footer_html.value
 
 
 def test_entered_stream_with_a_tracker(live_client, live_model):

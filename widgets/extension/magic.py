@@ -80,7 +80,7 @@ else:
     from IPython.core.magic_arguments import argument, kwds, magic_arguments
 
 __all__ = ["AskFailed", "AskMagics", "AskSession", "AskStopped", "ReplyView", "ask_session", "load_ipython_extension",
-           "thinking_option"]
+           "thinking_option", "unload_ipython_extension"]
 
 DEFAULT_MAX_TOKENS = 4096  # room for a thinking model: Ollama thinks by default and counts thinking in max_tokens
 MIN_THINKING_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens, which must also stay below max_tokens
@@ -452,7 +452,8 @@ class AskMagics(Magics):
     @argument("--text", action="store_true", help="a plain-text summary, even where widgets work")
     @line_magic
     def ask_usage(self, line: str) -> None:
-        """Token usage of every %%ask reply in this kernel: the live panel (chart + table), or text in a terminal."""
+        """Token usage of every %%ask reply in this kernel: the live panel (chart + table; one panel per kernel,
+        shown again), or text in a terminal."""
         args = _parse(self.ask_usage, line, "%ask_usage")
         tracker, lang = self.session.tracker, self.session.current_lang
         if self._uses_widgets(args.text):
@@ -532,3 +533,15 @@ def load_ipython_extension(shell: Any) -> None:
     """
     if AskMagics.__name__ not in shell.magics_manager.registry:
         shell.register_magics(AskMagics)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """``%unload_ext ollama_anthropic_widgets``: close the usage panel of ``%ask_usage`` (the conversation and the
+    rows stay, so loading again goes on where it was).
+
+    Example:
+        >>> unload_ipython_extension(get_ipython())           # doctest: +SKIP
+    """
+    magics: AskMagics | None = shell.magics_manager.registry.get(AskMagics.__name__)
+    if magics is not None:
+        magics.session.tracker.close()

@@ -6,7 +6,8 @@
    the class, through imports written anywhere (top of the file, inside functions, under ``TYPE_CHECKING``; see
    tests/import_graph.py), with the subpackages that hold them. Not counted: the top-level ``__init__`` (the facade,
    which imports nothing until a name is asked for).
-2. Lines in the ChatWidget class (its ``class`` statement to its last line, docstring included) and its methods.
+2. Lines in the ChatWidget class (its ``class`` statement to its last line; how many of them are docstrings) and its
+   methods.
 3. Import cycles: groups of kit modules that import one another, counted the same way.
 4. Live ipywidgets after ``close()``: a ChatWidget with a UsageTracker and ``images=True``, three streamed turns
    replayed through the real SDK (the embedded engine's recorded ``chat_stream_two_turns``); the widgets whose comm
@@ -35,12 +36,17 @@ def imported(graph, class_object) -> tuple[int, int]:
     return len(members), sum(graph[name].lines for name in members)
 
 
-def class_size(class_object) -> tuple[int, int]:
+def class_size(class_object) -> tuple[int, int, int]:
+    """(lines, of which docstring lines, methods) of the class statement."""
     source = Path(inspect.getsourcefile(class_object)).read_text(encoding="utf-8")
     (node,) = [node for node in ast.walk(ast.parse(source))
                if isinstance(node, ast.ClassDef) and node.name == class_object.__name__]
     methods = [item for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return node.end_lineno - node.lineno + 1, len(methods)
+    documented = [node, *methods]
+    docstrings = sum(item.body[0].end_lineno - item.body[0].lineno + 1 for item in documented
+                     if isinstance(item.body[0], ast.Expr) and isinstance(item.body[0].value, ast.Constant)
+                     and isinstance(item.body[0].value.value, str))
+    return node.end_lineno - node.lineno + 1, docstrings, len(methods)
 
 
 def png() -> bytes:
@@ -83,8 +89,8 @@ def main() -> int:
     for name in ("ChatWidget", "StreamView"):
         count, lines = imported(graph, getattr(oaw, name))
         print(f"   {name}: {count} modules, {lines:,} lines")
-    lines, methods = class_size(oaw.ChatWidget)
-    print(f"2. the ChatWidget class: {lines} lines, {methods} methods")
+    lines, docstrings, methods = class_size(oaw.ChatWidget)
+    print(f"2. the ChatWidget class: {lines} lines ({docstrings} of them docstrings), {methods} methods")
     found = cycles(graph)
     print(f"3. import cycles: {len(found)}" + "".join(
         "\n   " + " <-> ".join(name.removeprefix(PACKAGE + ".") for name in group) for group in found))

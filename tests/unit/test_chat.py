@@ -33,6 +33,7 @@ from ollama_anthropic_widgets import ChatWidget, StreamInterrupted, UsageTracker
 from ollama_anthropic_widgets.core.conversation import Conversation, EmptyReply, check_history, reply_turn
 from ollama_anthropic_widgets.core.render import render_chat_turn
 from ollama_anthropic_widgets.core.turn import twin_client
+from ollama_anthropic_widgets.ui.chat_input import ChatInput
 from PIL import Image
 
 from tests.chat_samples import paced_async_client
@@ -41,6 +42,7 @@ from tests.net import closed_port
 from tests.replay import load_recording, replay_client
 from tests.replay_server import ReplayServer
 from tests.stream_samples import lengthened_exchanges
+from tests.widget_traffic import counting_comms
 
 SYSTEM = "You are a friendly assistant. Answer in one or two sentences."  # what record_chat.py sent
 TURNS = ("Hi! My name is Ming.", "What is my name?")
@@ -901,3 +903,20 @@ def test_a_reply_that_is_only_thinking_gives_one_line_and_a_valid_history():
         chat.send_message("Prove that there are infinitely many primes.")
     assert chat.messages == before and "\n" not in chat.error and "raise max_tokens" in chat.error
     check_history(chat.messages)
+
+
+def test_the_text_box_takes_the_browsers_text_as_messages_and_sends_none_of_it_back():
+    """Typed text arrives as custom messages (in order, never held back behind the kernel's previous answer, as widget
+    state is) and is not echoed: an echo of an older text would overwrite what the user typed since."""
+    with counting_comms() as traffic:
+        box = ChatInput()
+        opened = traffic.messages
+        for text in ("T", "Te", "Tell me"):
+            box._handle_custom_msg({"event": "text", "value": text}, [])
+    assert box.value == "Tell me" and traffic.messages == opened
+    sent = []
+    box.on_submit(sent.append)
+    box._handle_custom_msg({"event": "submit", "value": "Tell me more"}, [])
+    assert sent == ["Tell me more"] and box.value == "Tell me more"
+    box._handle_custom_msg({"event": "text", "value": 42}, [])  # not text: ignored
+    assert box.value == "Tell me more"

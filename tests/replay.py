@@ -1,6 +1,7 @@
-"""The kit's replay helpers (widgets/replay.py) bound to this folder's recordings: ``load_recording("stream_poem")``
-reads ``tests/recordings/stream_poem.json``. A recording a lesson reads lives in ``notebooks/data/`` instead (one
-copy), and ``load_recording`` finds it there too. See widgets/replay.py for the file format."""
+"""The kit's replay helpers (widgets/lessons/replay.py) bound to this folder's recordings:
+``load_recording("stream_poem")`` reads ``tests/recordings/stream_poem.json``. A recording a lesson reads lives in
+``notebooks/data/`` instead (one copy), and ``load_recording`` finds it there too. See widgets/lessons/replay.py for
+the file format."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import httpx2
 from ollama_anthropic_widgets.lessons import replay as _replay
 from ollama_anthropic_widgets.lessons.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
 
@@ -76,3 +78,19 @@ def engine_for_recording(script: str, description: str) -> Iterator[tuple[Any, s
         if not already:
             engine.stop(port)
 
+
+# What a replay cut mid-body (``cut_after``) raises through the SDK: httpx2's RemoteProtocolError as it is, or, from
+# the anthropic release that wraps errors read mid-stream (seen with 2.17.0; 2.10 at the floor does not), an
+# anthropic.APIConnectionError caused by it. The kit's contract is about the cause, whichever wrapper the SDK adds.
+CUT_STREAM_ERRORS = (httpx2.RemoteProtocolError, anthropic.APIConnectionError)
+
+
+def caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    """True when ``error`` or an error in its cause chain is a ``kind``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kind):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False

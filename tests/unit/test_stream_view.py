@@ -20,7 +20,7 @@ from ollama_anthropic_widgets.core.render import markdown_to_html
 from ollama_anthropic_widgets.core.streaming import StreamInterrupted
 from ollama_anthropic_widgets.ui.stream_view import StreamView
 
-from tests.replay import Replayer, load_recording, replay_client
+from tests.replay import CUT_STREAM_ERRORS, Replayer, caused_by, load_recording, replay_client
 from tests.stream_samples import lengthened_exchanges, one_line_exchanges, thinking_exchanges
 from tests.unit.test_render import assert_inert
 from tests.widget_traffic import counting_comms
@@ -190,7 +190,7 @@ def test_cut_midway_keeps_and_shows_partial_text(cut_after):
     with pytest.raises(StreamInterrupted) as caught:
         view.consume(client.messages.stream(**ASK))
     error = caught.value
-    assert isinstance(error.__cause__, httpx2.RemoteProtocolError)
+    assert caused_by(error.__cause__, httpx2.RemoteProtocolError)
     whole = full_text("stream_poem")
     assert error.partial_text and whole.startswith(error.partial_text) and error.partial_text != whole
     assert view.text == error.partial_text == view.result.text
@@ -203,9 +203,10 @@ def test_cut_midway_keeps_and_shows_partial_text(cut_after):
 def test_cut_before_any_event_reraises_the_transport_error():
     client, _ = replay_client("stream_poem", cut_after=0)
     view = StreamView()
-    with pytest.raises(httpx2.RemoteProtocolError):
+    with pytest.raises(CUT_STREAM_ERRORS) as caught:
         view.consume(client.messages.stream(**ASK))
-    assert view.status == "error" and view.text == "" and "RemoteProtocolError" in view.error
+    assert caused_by(caught.value, httpx2.RemoteProtocolError) and not isinstance(caught.value, StreamInterrupted)
+    assert view.status == "error" and view.text == "" and "peer closed connection" in view.error
 
 
 def test_server_500_shows_one_line_and_raises_the_sdk_error():

@@ -24,7 +24,7 @@ from ollama_anthropic_widgets.core.streaming import (
 )
 
 from tests.net import closed_port
-from tests.replay import Replayer, load_recording, replay_client
+from tests.replay import CUT_STREAM_ERRORS, Replayer, caused_by, load_recording, replay_client
 from tests.stream_samples import sse_frames
 
 ASK = {"max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
@@ -157,10 +157,11 @@ def test_invalid_tool_json_is_kept_as_text_never_evaluated():
 def test_cut_stream_keeps_the_partial_text(cut_after):
     client, _ = replay_client("stream_poem", cut_after=cut_after)
     accumulator = StreamAccumulator()
-    with pytest.raises(httpx2.RemoteProtocolError):
+    with pytest.raises(CUT_STREAM_ERRORS) as caught:
         with client.messages.stream(model="m", **ASK) as stream:
             for event in stream:
                 accumulator.feed(event)
+    assert caused_by(caught.value, httpx2.RemoteProtocolError)
     full = accumulate("stream_poem")[0].text
     assert accumulator.text and full.startswith(accumulator.text) and accumulator.text != full
     assert accumulator.stop_reason is None

@@ -25,7 +25,7 @@ from ollama_anthropic_widgets.core.usage import COLUMNS, row_from_message, rows_
 from ollama_anthropic_widgets.ui.usage_panel import UsagePanel
 from ollama_anthropic_widgets.ui.usage_tracker import UsageTracker
 
-from tests.replay import load_recording, replay_client
+from tests.replay import CUT_STREAM_ERRORS, load_recording, replay_client
 from tests.unit.test_chat import elements_of
 
 RECORDING = "usage_create_stream"
@@ -381,7 +381,7 @@ def test_watch_stream_cut_midway_records_partial_row_and_still_raises(exchanges)
     tracker = UsageTracker()
     client, _ = replay_client([exchanges[1]], cut_after=800)
     watched = tracker.watch(client)
-    with pytest.raises(httpx2.RemoteProtocolError):  # what the SDK raises mid-stream, watched or not
+    with pytest.raises(CUT_STREAM_ERRORS):  # what the SDK raises mid-stream, watched or not
         with watched.messages.stream(max_tokens=64, **REQUEST) as stream:
             for _ in stream.text_stream:
                 pass

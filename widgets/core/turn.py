@@ -41,7 +41,7 @@ from .streaming import StreamResult, message_from_result
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageRecorder
+    from .recorder import UsageRecorder
 
 
 class ReplyView(Protocol):

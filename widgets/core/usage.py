@@ -23,9 +23,8 @@ Example:
     >>> summarize([row])["total_tokens"]
     42
 
-This module is the core's part: rows, totals, CSV, and what a tracker must offer (:class:`UsageRecorder`,
-:class:`UsageSource`), so that the core records into one and a panel shows one without importing the class. The
-tracker itself is ``ui.usage_tracker.UsageTracker`` (it makes the chart, ``ui.usage_chart``, and the live panel,
+This module is the core's part: rows, totals and CSV (what a tracker must offer is :mod:`.recorder`). The tracker
+itself is ``ui.usage_tracker.UsageTracker`` (it makes the chart, ``ui.usage_chart``, and the live panel,
 ``ui.usage_panel``); ``watch()``'s client instrumentation is ``core.usage_middleware`` (the SDK's middleware hook;
 streams are read by the kit's one stream parser, ``StreamAccumulator``).
 """
@@ -38,7 +37,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from .messages import cached_prompt_tokens, prompt_tokens
 from .messages import field_of as _get
@@ -149,37 +148,3 @@ def rows_to_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str] 
         with open(path, "w", encoding="utf-8", newline="") as file:
             file.write(text)
     return text
-
-
-class UsageRecorder(Protocol):
-    """What records a call (a ``UsageTracker``, or your own): the core's views and turns need only this.
-
-    Example:
-        >>> class Rows:
-        ...     def __init__(self):
-        ...         self.rows = []
-        ...     def record(self, message, *, latency_s=None, ttft_s=None, label=""):
-        ...         self.rows.append(row_from_message(message, latency_s, ttft_s, label))
-        >>> recorder: UsageRecorder = Rows()
-    """
-
-    def record(self, message_or_stream_result: Any, *, latency_s: float | None = None,
-               ttft_s: float | None = None, label: str = "") -> Any: ...
-
-
-class UsageSource(UsageRecorder, Protocol):
-    """What a usage panel follows (a ``UsageTracker``): its rows, their summary, and a ``calls`` trait to observe.
-
-    Example:
-        >>> from ollama_anthropic_widgets import UsageTracker
-        >>> source: UsageSource = UsageTracker()
-    """
-
-    @property
-    def rows(self) -> list[dict[str, Any]]: ...
-
-    def summary(self) -> dict[str, Any]: ...
-
-    def observe(self, handler: Any, names: Any = ..., type: str = ...) -> None: ...
-
-    def unobserve(self, handler: Any, names: Any = ..., type: str = ...) -> None: ...

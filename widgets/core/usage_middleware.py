@@ -45,7 +45,7 @@ from .streaming import StreamAccumulator, StreamResult
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageRecorder
+    from .recorder import UsageRecorder
 
 # The SDK marks `.with_streaming_response` calls with this request header: their body is the caller's to read.
 _RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"

@@ -49,7 +49,7 @@ from ..core.streaming import (
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from ..core.usage import UsageRecorder
+    from ..core.recorder import UsageRecorder
 
 __all__ = ["TerminalView"]
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from anthropic import Anthropic, AsyncAnthropic
     from anthropic.types import Message
 
-    from ..core.usage import UsageSource
+    from ..core.recorder import UsageSource
     from .image_upload import ImageUpload
     from .stream_view import StreamView
     from .usage_panel import UsagePanel

@@ -32,7 +32,7 @@ from .stylesheet import Stylesheet
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from ..core.usage import UsageRecorder
+    from ..core.recorder import UsageRecorder
 
 __all__ = ["StreamView"]
 

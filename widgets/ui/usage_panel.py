@@ -19,7 +19,7 @@ from .usage_chart import figure_png, usage_figure
 if TYPE_CHECKING:  # pragma: no cover
     import asyncio
 
-    from ..core.usage import UsageSource
+    from ..core.recorder import UsageSource
 
 
 class UsagePanel(ipywidgets.HBox):

@@ -118,7 +118,7 @@ def repository_root() -> Path | None:
         >>> root is None or (root / "Makefile").is_file()
         True
     """
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # widgets/lessons/doctor.py in a clone
     return root if (root / "Makefile").is_file() and (root / "scripts" / "engine.py").is_file() else None
 
 

@@ -920,3 +920,21 @@ def test_the_text_box_takes_the_browsers_text_as_messages_and_sends_none_of_it_b
     assert sent == ["Tell me more"] and box.value == "Tell me more"
     box._handle_custom_msg({"event": "text", "value": 42}, [])  # not text: ignored
     assert box.value == "Tell me more"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_usage_chart_that_fails_to_draw_warns_and_the_reply_stays(stream, monkeypatch):
+    """The issue's case: a tracker whose chart fails used to roll back a reply that had arrived (stream=False)."""
+    client, _ = replay_client(exchanges("chat_stream_two_turns" if stream else "chat_create_two_turns", 0))
+    tracker = UsageTracker()
+    chat = ChatWidget(client, MODEL, max_tokens=64, stream=stream, tracker=tracker)
+    chat.usage_panel.min_interval_s = 0  # draw the chart at once for the recorded reply
+
+    def broken(_rows):
+        raise RuntimeError("matplotlib has no fonts here")
+
+    monkeypatch.setattr("ollama_anthropic_widgets.ui.usage_panel.usage_figure", broken)
+    with pytest.warns(UserWarning, match="could not be drawn.*no fonts"):
+        message = chat.send_message(TURNS[0])
+    assert chat.messages[1]["content"][0]["text"] == message.content[0].text and chat.error == ""
+    assert len(tracker.rows) == 1 and chat.turns == 1

@@ -50,6 +50,8 @@ def test_a_chat_with_turns_images_and_a_tracker_closes_everything(stream):
     assert len(tracker.rows) == 3 and chat.upload.blocks == []
     # three exchanges on screen (a box and two turns each, sharing one layout and style), plus the live view
     assert during - made == 9 if not stream else during - made > 9
+    chat.clear()  # a new conversation: the exchanges it takes off the screen are closed
+    assert len(alive) == during - 9
     chat.close()
     assert len(alive) == 0  # all of it closed, with everything else the chat made
     tracker.record({"usage": {"input_tokens": 1, "output_tokens": 1}})  # the closed chat's panel no longer follows

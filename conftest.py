@@ -133,7 +133,7 @@ def ollama_double(request: pytest.FixtureRequest):
 @pytest.fixture(scope="session")
 def live_settings():
     """The configured server's settings (the embedded engine unless OLLAMA_BASE_URL is set)."""
-    from ollama_anthropic_widgets.config import settings
+    from ollama_anthropic_widgets.lessons.config import settings
 
     return settings()
 

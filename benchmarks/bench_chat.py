@@ -106,7 +106,7 @@ def turn_bytes(stream: bool) -> tuple[list[int], int]:
     per_turn = []
     for turn in range(1, TURNS + 1):
         before = CountingComm.sent_bytes
-        chat.send(f"Question {turn}: tell me more.")
+        chat.send_message(f"Question {turn}: tell me more.")
         per_turn.append(CountingComm.sent_bytes - before)
     return per_turn, len(chat.messages[-1]["content"][0]["text"])
 

@@ -24,9 +24,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ollama_anthropic_widgets.images import image_block  # noqa: E402
-from ollama_anthropic_widgets.usage import UsageTracker  # noqa: E402
-from ollama_anthropic_widgets.usage_chart import figure_png  # noqa: E402
+from ollama_anthropic_widgets import UsageTracker  # noqa: E402
+from ollama_anthropic_widgets.core.images import image_block  # noqa: E402
+from ollama_anthropic_widgets.ui.usage_chart import figure_png  # noqa: E402
 
 RUNS = 7
 IMPORT_RUNS = 5

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
-from ollama_anthropic_widgets.magic import ask_session  # noqa: E402
+from ollama_anthropic_widgets.extension.magic import ask_session  # noqa: E402
 
 from tests.replay import replay_client  # noqa: E402
 from tests.stream_samples import lengthened_exchanges  # noqa: E402

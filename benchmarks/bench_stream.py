@@ -36,8 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ollama_anthropic_widgets.render import render_text  # noqa: E402
-from ollama_anthropic_widgets.stream_view import StreamView  # noqa: E402
+from ollama_anthropic_widgets.core.render import render_text  # noqa: E402
+from ollama_anthropic_widgets.ui.stream_view import StreamView  # noqa: E402
 
 from tests.replay import replay_client  # noqa: E402
 from tests.stream_samples import (  # noqa: E402
@@ -74,12 +74,12 @@ def overhead(rounds: int) -> None:
     bare_loop(exchanges), view_consume(exchanges)  # warm up: imports, pydantic model building, cmark + nh3
     variants = {"view.consume (markdown=True, default)": {}, "view.consume (markdown=False)": {"markdown": False}}
     bare: list[tuple[float, float]] = []
-    runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in variants}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(rounds):
         bare.append(bare_loop(exchanges))
         for name, options in variants.items():
             wall, cpu, view = view_consume(exchanges, **options)
-            runs[name].append((wall, cpu, view.frontend_updates))
+            runs[name].append((wall, cpu))
     text = view.text
     cpu = time.thread_time()
     for _ in range(5):
@@ -100,8 +100,7 @@ def overhead(rounds: int) -> None:
         ratios = [v[1] / b[1] for v, b in zip(values, bare, strict=True)]
         low, high = middle_half(ratios)
         print(f"   {name:40s}: CPU {median(v[1] for v in values) * 1000:6.1f} ms, "
-              f"ratio {median(ratios):.3f}x (middle half {low:.3f}-{high:.3f}), "
-              f"{median(v[2] for v in values):.0f} frontend updates   goal <= 1.05x")
+              f"ratio {median(ratios):.3f}x (middle half {low:.3f}-{high:.3f})   goal <= 1.05x")
     print(f"   of which one Markdown render of the final {len(text):,}-character reply: {markdown_ms:.2f} ms CPU")
     print("   (CPU = this thread's CPU time: the fair figure on a shared machine)")
 
@@ -118,7 +117,6 @@ def paced(exchanges, interval: float | None, tokens_per_s: float = 1000) -> tupl
     updates = [at for at, kind, _, _ in traffic.log[opened:] if kind != "comm_close"]
     closes = sum(1 for _, kind, _, _ in traffic.log[opened:] if kind == "comm_close")
     busiest = max((sum(1 for t in updates if start <= t < start + 1.0) for start in updates), default=0)
-    assert len(updates) == view.frontend_updates
     return wall, len(updates), busiest, closes, traffic.bytes, len((view.thinking + view.text).encode("utf-8"))
 
 

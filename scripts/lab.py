@@ -50,8 +50,8 @@ def prepare_engine() -> int:
 def main() -> int:
     if sys.argv[1:2] == ["--prepare-engine"]:
         return prepare_engine()
-    from ollama_anthropic_widgets.config import DEFAULT_BASE_URL
-    from ollama_anthropic_widgets.doctor import check_connection
+    from ollama_anthropic_widgets.lessons.config import DEFAULT_BASE_URL
+    from ollama_anthropic_widgets.lessons.doctor import check_connection
 
     engine, port = None, None
     if os.environ.get("OLLAMA_BASE_URL"):

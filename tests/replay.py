@@ -1,6 +1,7 @@
-"""The kit's replay helpers (widgets/replay.py) bound to this folder's recordings: ``load_recording("stream_poem")``
-reads ``tests/recordings/stream_poem.json``. A recording a lesson reads lives in ``notebooks/data/`` instead (one
-copy), and ``load_recording`` finds it there too. See widgets/replay.py for the file format."""
+"""The kit's replay helpers (widgets/lessons/replay.py) bound to this folder's recordings:
+``load_recording("stream_poem")`` reads ``tests/recordings/stream_poem.json``. A recording a lesson reads lives in
+``notebooks/data/`` instead (one copy), and ``load_recording`` finds it there too. See widgets/lessons/replay.py for
+the file format."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any
 
 import anthropic
 import httpx2
-from ollama_anthropic_widgets import replay as _replay
-from ollama_anthropic_widgets.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
+from ollama_anthropic_widgets.lessons import replay as _replay
+from ollama_anthropic_widgets.lessons.replay import KEPT_HEADERS, Recorder, Replayer, recording_client  # noqa: F401 - re-exported
 
 RECORDINGS = Path(__file__).parent / "recordings"
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,8 @@ def save_recording(name: str, source: str, exchanges: list[dict[str, Any]]) -> P
 
 
 def replay_client(exchanges: list[dict[str, Any]] | str, **options: Any):
-    """``ollama_anthropic_widgets.replay.replay_client``, where a string names a recording in ``tests/recordings/``."""
+    """``ollama_anthropic_widgets.lessons.replay.replay_client``, where a string names a recording in
+    ``tests/recordings/``."""
     if isinstance(exchanges, str):
         exchanges = load_recording(exchanges)["exchanges"]
     return _replay.replay_client(exchanges, **options)
@@ -82,3 +84,13 @@ def engine_for_recording(script: str, description: str) -> Iterator[tuple[Any, s
         if not already:
             engine.stop(port)
 
+
+def caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
+    """True when ``error`` or an error in its cause chain is a ``kind``."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kind):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False

@@ -21,7 +21,6 @@ The self-tests at the end show each check failing on a small example of what it 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
 import json
@@ -192,12 +191,14 @@ def notebook_problems(path: Path) -> list[str]:
     return problems
 
 
-def _kit_messages() -> Mapping[str, Mapping[str, str]]:
-    # The kit's table lives in its i18n module (widgets/i18n.py, or widgets/core/i18n.py once the kit is in layers).
-    for name in ("ollama_anthropic_widgets.i18n", "ollama_anthropic_widgets.core.i18n"):
-        with contextlib.suppress(ModuleNotFoundError):
-            return importlib.import_module(name).MESSAGES
-    raise AssertionError("the kit's message table (i18n.MESSAGES) was not found")
+def _kit_messages() -> dict[str, Mapping[str, Mapping[str, str]]]:
+    """Every table of the kit's words: core/i18n.py's, and those a layer keeps where it uses them."""
+    from ollama_anthropic_widgets.core.i18n import MESSAGES
+    from ollama_anthropic_widgets.extension import magic, terminal_view
+    from ollama_anthropic_widgets.lessons import doctor
+
+    return {"core/i18n.py": MESSAGES, "lessons/doctor.py": doctor.WORDS, "extension/magic.py": magic.WORDS,
+            "extension/terminal_view.py": terminal_view.WORDS}
 
 
 def zh_texts_of_tables(tables: Mapping[str, object]) -> Iterator[tuple[str, str]]:
@@ -244,7 +245,7 @@ def test_readme_zh_typography():
 
 
 def test_kit_messages_typography():
-    problems = [f"{where}: {hit}" for where, text in zh_texts_of_tables({"MESSAGES": _kit_messages()})
+    problems = [f"{where}: {hit}" for where, text in zh_texts_of_tables(_kit_messages())
                 for hit in touching_marks(text_of_template(text))]
     assert not problems, "\n".join(problems)
 

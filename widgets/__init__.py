@@ -2,7 +2,7 @@
 
 Names are imported on first use, so ``import ollama_anthropic_widgets`` stays cheap (matplotlib loads only for charts).
 
-In IPython or Jupyter, ``%load_ext ollama_anthropic_widgets`` adds the ``%%ask`` cell magic (see ``.magic``).
+In IPython or Jupyter, ``%load_ext ollama_anthropic_widgets`` adds the ``%%ask`` cell magic (see ``.extension.magic``).
 
 Example:
     >>> from ollama_anthropic_widgets import StreamView, settings
@@ -16,32 +16,34 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Settings": "config",
-    "settings": "config",
-    "make_client": "config",
-    "least_thinking": "config",
-    "text_of": "messages",
-    "blocks_of_type": "messages",
-    "prompt_tokens": "messages",
-    "check_connection": "doctor",
-    "Diagnosis": "doctor",
-    "StreamView": "stream_view",
-    "StreamResult": "streaming",
-    "StreamInterrupted": "streaming",
-    "ImageUpload": "images",
-    "ImageRejected": "images",
-    "image_block": "images",
-    "user_message": "images",
-    "sample_image": "images",
-    "UsageTracker": "usage",
-    "ChatWidget": "chat",
-    "run_tool_loop": "tools",
-    "probe": "probe",
+    "Settings": "lessons.config",
+    "settings": "lessons.config",
+    "make_client": "lessons.config",
+    "least_thinking": "lessons.config",
+    "text_of": "core.messages",
+    "blocks_of_type": "core.messages",
+    "prompt_tokens": "core.messages",
+    "check_connection": "lessons.doctor",
+    "Diagnosis": "lessons.doctor",
+    "StreamView": "ui.stream_view",
+    "StreamResult": "core.streaming",
+    "StreamInterrupted": "core.streaming",
+    "ImageUpload": "ui.image_upload",
+    "ImageRejected": "core.images",
+    "image_block": "core.images",
+    "user_message": "core.images",
+    "sample_image": "core.images",
+    "UsageTracker": "ui.usage_tracker",
+    "ChatWidget": "ui.chat",
+    "EmptyReply": "core.conversation",
+    "run_tool_loop": "lessons.tools",
+    "probe": "lessons.probe",
 }
 
 __all__ = [
     "ChatWidget",
     "Diagnosis",
+    "EmptyReply",
     "ImageRejected",
     "ImageUpload",
     "Settings",
@@ -64,16 +66,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for editors and type checkers only
-    from .chat import ChatWidget
-    from .config import Settings, least_thinking, make_client, settings
-    from .doctor import Diagnosis, check_connection
-    from .images import ImageRejected, ImageUpload, image_block, sample_image, user_message
-    from .messages import blocks_of_type, prompt_tokens, text_of
-    from .probe import probe
-    from .stream_view import StreamView
-    from .streaming import StreamInterrupted, StreamResult
-    from .tools import run_tool_loop
-    from .usage import UsageTracker
+    from .core.conversation import EmptyReply
+    from .core.images import ImageRejected, image_block, sample_image, user_message
+    from .core.messages import blocks_of_type, prompt_tokens, text_of
+    from .core.streaming import StreamInterrupted, StreamResult
+    from .lessons.config import Settings, least_thinking, make_client, settings
+    from .lessons.doctor import Diagnosis, check_connection
+    from .lessons.probe import probe
+    from .lessons.tools import run_tool_loop
+    from .ui.chat import ChatWidget
+    from .ui.image_upload import ImageUpload
+    from .ui.stream_view import StreamView
+    from .ui.usage_tracker import UsageTracker
 
 
 def __getattr__(name: str) -> Any:
@@ -87,9 +91,16 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(shell: Any) -> None:
     """``%load_ext ollama_anthropic_widgets``: registers ``%%ask`` and ``%ask_usage`` (IPython loads only then)."""
-    from .magic import load_ipython_extension as load
+    from .extension.magic import load_ipython_extension as load
 
     load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """``%unload_ext ollama_anthropic_widgets``: closes ``%ask_usage``'s panel; the conversation stays."""
+    from .extension.magic import unload_ipython_extension as unload
+
+    unload(shell)
 
 
 def __dir__() -> list[str]:

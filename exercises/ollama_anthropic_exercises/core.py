@@ -14,7 +14,7 @@ Three outcomes, none of which raises, so "Run All" stays green with the exercise
 
 ``evaluate(answer)`` is the pure part (it returns a :class:`Result`); ``check()`` finds the answer and prints.
 Messages come from tables shaped like the kit's ``i18n.MESSAGES``, in the language the kit speaks
-(``OLLAMA_KIT_LANG``; the lessons set it), through the kit's own lookup (``i18n.localized_in``).
+(``OLLAMA_KIT_LANG``; the lessons set it), through the kit's own lookup (``core.i18n.localized_from``).
 
 Example:
     >>> ex = Exercise("00", 1, "double", lambda f, context: "checked " + str(f(2)), table={}, hint={},
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ollama_anthropic_widgets.i18n import localized_in
+from ollama_anthropic_widgets.core.i18n import localized_from
 
 MISSING: Any = object()  # the name is not defined in the notebook
 
@@ -144,11 +144,11 @@ class Context:
     table: Mapping[str, Mapping[str, str]]
 
     def text(self, key: str, **values: Any) -> str:
-        return localized_in(self.table if key in self.table else CORE, key, self.lang, **values)
+        return localized_from(self.table if key in self.table else CORE, key, self.lang, **values)
 
     def cases(self, keys: list[str]) -> str:
         """The ``checked_on`` line for the named cases."""
-        separator = localized_in(CORE, "list_separator", self.lang)
+        separator = localized_from(CORE, "list_separator", self.lang)
         return self.text("checked_on", cases=separator.join(self.text(key) for key in keys))
 
 
@@ -225,13 +225,13 @@ class Exercise:
         return f"<exercise {self.number} of lesson {self.lesson}: define {self.name}, then ex{self.number}.check()>"
 
     def _render(self, key: str, lang: str | None, **values: Any) -> str:
-        context_values = {"exercise": localized_in(CORE, "exercise", lang, number=self.number),
+        context_values = {"exercise": localized_from(CORE, "exercise", lang, number=self.number),
                           "number": self.number, "name": self.name}
-        return localized_in(CORE if key in CORE else self.table, key, lang, **{**context_values, **values})
+        return localized_from(CORE if key in CORE else self.table, key, lang, **{**context_values, **values})
 
     def evaluate(self, answer: Any = MISSING, *, lang: str | None = None) -> Result:
         """Check ``answer`` and return the :class:`Result` (nothing is printed)."""
-        from ollama_anthropic_widgets.i18n import language
+        from ollama_anthropic_widgets.core.i18n import language
 
         lang = language(lang)
         if answer is MISSING:
@@ -271,7 +271,7 @@ class Exercise:
 
     def hint(self, *, lang: str | None = None) -> None:
         """Print a hint."""
-        from ollama_anthropic_widgets.i18n import DEFAULT_LANGUAGE, language
+        from ollama_anthropic_widgets.core.i18n import DEFAULT_LANGUAGE, language
 
         chosen = language(lang)
         print(self._render("hint", chosen, hint=self.hint_text.get(chosen) or self.hint_text[DEFAULT_LANGUAGE]))

@@ -33,7 +33,7 @@ from typing import Any
 import httpx2
 from anthropic import Anthropic
 from anthropic.types import Message
-from ollama_anthropic_widgets.replay import Replayer, load_recording
+from ollama_anthropic_widgets.lessons.replay import Replayer, load_recording
 
 from .core import DataMissing
 

@@ -3,7 +3,7 @@
     python notebooks/data/make_shapes.py        # rewrites notebooks/data/shapes.png (400 x 300 px)
 
 Drawn by code rather than downloaded, so the repository knows exactly what is in it (and its licence); the drawing
-lives in the kit (ollama_anthropic_widgets.images.sample_image), so a pip install has the same picture.
+lives in the kit (ollama_anthropic_widgets.core.images.sample_image), so a pip install has the same picture.
 """
 
 from __future__ import annotations

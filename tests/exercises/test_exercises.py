@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from ollama_anthropic_exercises import core, replies
-from ollama_anthropic_widgets.i18n import LANGUAGES, missing_translations
+from ollama_anthropic_widgets.core.i18n import LANGUAGES, missing_translations
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = [f"{number:02}" for number in range(1, 13)]

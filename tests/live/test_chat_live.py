@@ -29,7 +29,7 @@ def _check_conversation(chat: ChatWidget, replies: list) -> None:
 def test_streamed_chat_with_usage_tracker(live_client, live_model):
     tracker = UsageTracker()
     chat = ChatWidget(live_client, live_model, system=SYSTEM, max_tokens=32, tracker=tracker)
-    replies = [chat.send(text) for text in TURNS]
+    replies = [chat.send_message(text) for text in TURNS]
     _check_conversation(chat, replies)
     rows = tracker.rows
     assert len(rows) == 2 and all(row["streamed"] and row["output_tokens"] > 0 for row in rows)
@@ -42,7 +42,7 @@ def test_non_streamed_chat_first_by_button_then_by_code(live_client, live_model)
     chat.send_button.click()
     assert [turn["role"] for turn in chat.messages] == ["user", "assistant"], chat.error
     assert chat.text_box.value == ""
-    reply = chat.send(TURNS[1])
+    reply = chat.send_message(TURNS[1])
     assert reply.content and reply.usage.output_tokens > 0
     assert chat.messages[3]["content"] == [{"type": "text", "text": block.text}
                                            for block in reply.content if block.type == "text" and block.text.strip()]
@@ -53,7 +53,7 @@ def test_unknown_model_or_single_model_server(live_client):
     """Ollama answers 404 for an unknown model (history unchanged); llama.cpp serves its one model whatever the name."""
     chat = ChatWidget(live_client, "no-such-model", max_tokens=16)
     try:
-        chat.send("Hello")
+        chat.send_message("Hello")
     except anthropic.NotFoundError:
         assert chat.messages == [] and chat.text_box.value == "Hello" and "HTTP 404" in chat.error
     else:
@@ -96,5 +96,5 @@ def test_stop_a_live_reply_then_the_next_turn_sends_the_partial_reply(live_clien
 @pytest.mark.parametrize("thinking", [{"type": "disabled"}, {"type": "enabled", "budget_tokens": 1024}])
 def test_thinking_option_is_accepted_by_the_server(live_client, live_model, thinking):
     chat = ChatWidget(live_client, live_model, max_tokens=32, thinking=thinking)
-    reply = chat.send("Hello")
+    reply = chat.send_message("Hello")
     assert reply.stop_reason in ("end_turn", "max_tokens") and chat.turns == 1 and chat.error == ""

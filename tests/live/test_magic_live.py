@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from ollama_anthropic_widgets import StreamView, text_of
-from ollama_anthropic_widgets.magic import AskFailed, ask_session
+from ollama_anthropic_widgets.extension.magic import AskFailed, ask_session
 
 from tests.ipython_shell import terminal_shell
 

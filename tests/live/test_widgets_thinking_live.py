@@ -10,7 +10,7 @@ from __future__ import annotations
 import anthropic
 import pytest
 from ollama_anthropic_widgets import ChatWidget, StreamView, UsageTracker
-from ollama_anthropic_widgets.chat import check_history
+from ollama_anthropic_widgets.core.conversation import check_history
 
 from tests.ollama_double import THINKING_TOKENS
 
@@ -62,12 +62,12 @@ def test_stream_view_with_only_thinking_keeps_it_and_says_why(client):
 def test_chat_turn_with_only_thinking_gets_one_line_and_a_valid_history(client, stream):
     chat = ChatWidget(client, "qwen3", max_tokens=16, stream=stream)
     with pytest.raises(Exception):  # noqa: B017 - the widget documents that send() re-raises; the line is the point
-        chat.send("你好")
+        chat.send_message("你好")
     assert chat.error and "\n" not in chat.error and "max_tokens" in chat.error and "thinking" in chat.error
     assert chat.messages == []  # nothing half-done kept: no empty assistant turn, no dangling user turn
 
     chat.max_tokens = 400
-    reply = chat.send("你好")
+    reply = chat.send_message("你好")
     assert chat.error == "" and [turn["role"] for turn in chat.messages] == ["user", "assistant"]
     check_history(chat.messages)
     assert any(block.type == "thinking" for block in reply.content)

@@ -25,7 +25,8 @@ SECTION = "## Use the widgets in your own notebook"
 PROVENANCE = """
 import json, os, sys
 import ollama_anthropic_widgets
-from ollama_anthropic_widgets import check_connection, doctor
+from ollama_anthropic_widgets import check_connection
+from ollama_anthropic_widgets.lessons import doctor
 
 def refused(*request):
     raise ConnectionRefusedError(111, "Connection refused")

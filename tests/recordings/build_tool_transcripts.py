@@ -6,7 +6,7 @@ import json
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # the repo root
-from ollama_anthropic_widgets import replay  # noqa: E402
+from ollama_anthropic_widgets.lessons import replay  # noqa: E402
 
 from tests.replay import LESSON_DATA, save_recording  # noqa: E402
 

@@ -3,7 +3,7 @@
     python tests/recordings/record_chat.py [--port 18504]
 
 Starts the embedded engine on ``--port`` unless one of ours already runs there, builds each request with
-``ollama_anthropic_widgets.chat.Conversation`` (exactly what ``ChatWidget`` sends), records it through
+``ollama_anthropic_widgets.core.conversation.Conversation`` (exactly what ``ChatWidget`` sends), records it through
 ``tests.replay.recording_client`` and writes ``tests/recordings/chat_*.json`` (engine-recorded ones). Stops the engine if it started it.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ollama_anthropic_widgets.chat import Conversation  # noqa: E402
+from ollama_anthropic_widgets.core.conversation import Conversation  # noqa: E402
 
 from tests.replay import engine_for_recording, recording_client, save_recording  # noqa: E402
 
@@ -57,7 +57,7 @@ def main() -> int:
         for name, stream in (("chat_stream_two_turns", True), ("chat_create_two_turns", False)):
             how = "messages.stream" if stream else "messages.create"
             what = (f"two-turn chat with system prompt {SYSTEM!r}, {how}, max_tokens={MAX_TOKENS}, turns "
-                    f"{list(TURNS)!r}; requests built by ollama_anthropic_widgets.chat.Conversation")
+                    f"{list(TURNS)!r}; requests built by ollama_anthropic_widgets.core.conversation.Conversation")
             exchanges = record_two_turns(base_url, engine.MODEL_ALIAS, stream=stream)
             path = save_recording(name, f"{what}; {describe}", exchanges)
             print(f"wrote {path.relative_to(ROOT)}")

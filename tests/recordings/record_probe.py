@@ -6,7 +6,7 @@ import time
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # the repo root
 import httpx2  # noqa: E402
 from anthropic import Anthropic  # noqa: E402
-from ollama_anthropic_widgets.probe import probe  # noqa: E402
+from ollama_anthropic_widgets.lessons.probe import probe  # noqa: E402
 
 from tests.replay import KEPT_HEADERS, RECORDINGS  # noqa: E402
 
@@ -54,7 +54,7 @@ print(report)
 print({k: round(v, 2) for k, v in report.seconds.items()})
 source = ("recorded 2026-11-26 from the embedded engine (scripts/engine.py: llama.cpp llama-server at commit 0c1e57098 "
           "vendored in llama-cpp-python 0.3.36, --jinja --seed 42 -c 4096, model SmolLM2-135M-Instruct Q4_1 as "
-          "smollm2-135m) by running ollama_anthropic_widgets.probe.probe(client, 'smollm2-135m'); bodies hold the bytes the probe read "
+          "smollm2-135m) by running ollama_anthropic_widgets.lessons.probe.probe(client, 'smollm2-135m'); bodies hold the bytes the probe read "
           "(the two tool-row streams end where the probe stopped reading); observed_rows is the table it printed")
 path = RECORDINGS / "probe_engine.json"
 path.write_text(json.dumps({"source": source, "exchanges": recorder.exchanges, "observed_rows": report.rows},

@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from ollama_anthropic_widgets import replay, text_of  # noqa: E402
+from ollama_anthropic_widgets import text_of  # noqa: E402
+from ollama_anthropic_widgets.lessons import replay  # noqa: E402
 
 from tests.ollama_double import RELEASE, OllamaDouble  # noqa: E402
 from tests.replay import engine_for_recording, recording_client  # noqa: E402

@@ -5,7 +5,7 @@ Usage: python tests/recordings/record_tools_engine.py [BASE_URL]   (start it wit
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2]))  # the repo root
-from ollama_anthropic_widgets.tools import run_tool_loop
+from ollama_anthropic_widgets.lessons.tools import run_tool_loop
 
 from tests.replay import recording_client, save_recording
 

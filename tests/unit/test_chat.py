@@ -26,18 +26,23 @@ from html.parser import HTMLParser
 
 import anthropic
 import httpx2
+import ipywidgets
 import pytest
 import traitlets
 from ollama_anthropic_widgets import ChatWidget, StreamInterrupted, UsageTracker
-from ollama_anthropic_widgets.chat import Conversation, EmptyReply, check_history, reply_turn
-from ollama_anthropic_widgets.render import render_chat_turn
+from ollama_anthropic_widgets.core.conversation import Conversation, EmptyReply, check_history, reply_turn
+from ollama_anthropic_widgets.core.render import render_chat_turn
+from ollama_anthropic_widgets.core.turn import twin_client
+from ollama_anthropic_widgets.ui.chat_input import ChatInput
 from PIL import Image
 
 from tests.chat_samples import paced_async_client
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port
 from tests.replay import load_recording, replay_client
+from tests.replay_server import ReplayServer
 from tests.stream_samples import lengthened_exchanges
+from tests.widget_traffic import counting_comms
 
 SYSTEM = "You are a friendly assistant. Answer in one or two sentences."  # what record_chat.py sent
 TURNS = ("Hi! My name is Ming.", "What is my name?")
@@ -194,7 +199,7 @@ def test_two_streamed_turns_send_the_whole_history_and_system():
     client, replayer = replay_client("chat_stream_two_turns")
     tracker = UsageTracker()
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, tracker=tracker)
-    replies = [chat.send(text) for text in TURNS]
+    replies = [chat.send_message(text) for text in TURNS]
 
     assert [reply.stop_reason for reply in replies] == ["end_turn", "end_turn"]
     assert roles(chat.messages) == ["user", "assistant", "user", "assistant"]
@@ -217,7 +222,7 @@ def test_non_streamed_turns_use_create_and_record_usage():
     tracker = UsageTracker()
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False, tracker=tracker)
     for text in TURNS:
-        chat.send(text)
+        chat.send_message(text)
     assert roles(chat.messages) == ["user", "assistant"] * 2
     assert all("stream" not in request["json"] for request in replayer.requests)
     assert replayer.requests[1]["json"]["messages"] == chat.messages[:3]
@@ -245,15 +250,15 @@ def test_empty_text_box_sends_nothing():
     chat.send_button.click()
     assert replayer.requests == [] and "Nothing to send" in chat.error
     with pytest.raises(ValueError, match="Nothing to send"):
-        chat.send("")
+        chat.send_message("")
 
 
 def test_system_prompt_is_editable_and_applies_to_the_next_request():
     client, replayer = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, max_tokens=64, stream=False)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     chat.system_box.value = "Speak like a pirate."  # what typing into the System prompt box does
-    chat.send(TURNS[1])
+    chat.send_message(TURNS[1])
     assert "system" not in replayer.requests[0]["json"]
     assert chat.system == replayer.requests[1]["json"]["system"] == "Speak like a pirate."
 
@@ -261,10 +266,24 @@ def test_system_prompt_is_editable_and_applies_to_the_next_request():
 def test_request_options_reach_the_server_and_cannot_override_the_basics():
     client, replayer = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, stream=False, request_options={"extra_body": {"temperature": 0.2}})
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     assert replayer.requests[0]["json"]["temperature"] == 0.2
-    with pytest.raises(ValueError, match="max_tokens"):
+    with pytest.raises(traitlets.TraitError, match="max_tokens"):
         ChatWidget(client, MODEL, request_options={"max_tokens": 5})
+
+
+def test_values_are_checked_whenever_they_change():
+    client, replayer = replay_client([])
+    chat = ChatWidget(client, MODEL, max_tokens=64, request_options={"extra_body": {"top_k": 40}})
+    for name, value, problem in [("max_tokens", 0, "at least 1"), ("request_options", {"system": "x"}, "system"),
+                                 ("thinking", {"type": "on"}, "thinking must be")]:
+        before = getattr(chat, name)
+        with pytest.raises(traitlets.TraitError, match=problem):
+            setattr(chat, name, value)
+        assert getattr(chat, name) == before  # a refused value changes nothing
+    chat.max_tokens, chat.request_options = 200, {"extra_body": {"top_k": 10}}
+    assert (chat.max_tokens, chat.request_options) == (200, {"extra_body": {"top_k": 10}})
+    assert replayer.requests == []
 
 
 def test_an_async_client_is_used_as_given_and_its_sync_twin_keeps_its_settings():
@@ -273,13 +292,65 @@ def test_an_async_client_is_used_as_given_and_its_sync_twin_keeps_its_settings()
     message = asyncio.run(chat.asend(TURNS[0]))
     assert message.stop_reason == "end_turn" and roles(chat.messages) == ["user", "assistant"]
     assert replayer.requests[0]["json"]["messages"][0]["content"][0]["text"] == TURNS[0]
+    assert chat.client is client
 
     watched = UsageTracker().watch(anthropic.Anthropic(base_url="http://127.0.0.1:9", api_key="k", max_retries=1,
                                                        timeout=7))
-    twin = ChatWidget(watched, MODEL)._client(asynchronous=True)
+    twin = twin_client(watched, asynchronous=True)
     assert isinstance(twin, anthropic.AsyncAnthropic)
     assert (str(twin.base_url), twin.api_key, twin.max_retries, twin.timeout) == ("http://127.0.0.1:9", "k", 1, 7)
     assert twin.middleware == watched.middleware and twin.middleware  # UsageTracker.watch keeps counting
+
+
+# -- the user's client, as given: what every path sends, read at a real server ---------------------------------------
+
+PROXY_HEADERS = {"X-Proxy-Token": "placeholder-token-for-a-proxy", "X-Team": "lesson-11"}
+PROXY_QUERY = {"tenant": "lesson-11"}
+# Not compared between the blocking call and the others: the SDK's description of the client flavour it runs in and
+# of its retries, and the body's length (each request carries its own conversation).
+PER_CALL = ("x-stainless-", "content-length")
+
+
+def sent_headers(request: dict) -> dict[str, str]:
+    return {name: value for name, value in request["headers"].items() if not name.startswith(PER_CALL)}
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_every_path_sends_what_the_users_client_sends(stream, flavour):
+    """send_message, asend, Enter and Send, at a real HTTP server: the same headers (the user's own included), the
+    same query, key and path. Responses: recorded engine replies (chat_stream_two_turns, chat_create_two_turns),
+    served whatever the request; only what arrives is checked."""
+    recorded = exchanges("chat_stream_two_turns" if stream else "chat_create_two_turns", 0)
+    with ReplayServer(recorded * 4) as server:
+        options = {"base_url": server.url, "api_key": "ollama", "default_headers": PROXY_HEADERS,
+                   "default_query": PROXY_QUERY, "max_retries": 0}
+        client = anthropic.Anthropic(**options) if flavour == "sync" else anthropic.AsyncAnthropic(**options)
+        chat = ChatWidget(client, MODEL, max_tokens=64, stream=stream)
+        chat.send_message("blocking")
+        chat.messages = []
+
+        async def on_the_loop():
+            await chat.asend("asend")
+            chat.messages = []
+            chat.text_box._handle_custom_msg({"event": "submit", "value": "Enter"}, [])
+            await wait_until(lambda: not chat.busy)
+            chat.messages = []
+            chat.text_box.value = "Send"
+            chat.send_button.click()
+            await wait_until(lambda: not chat.busy)
+
+        asyncio.run(on_the_loop())
+    assert chat.error == "" and len(server.requests) == 4
+    blocking, *others = server.requests
+    assert [request["json"]["messages"][0]["content"][0]["text"] for request in server.requests] == [
+        "blocking", "asend", "Enter", "Send"]
+    for request in server.requests:
+        assert request["path"] == "/v1/messages" and request["query"] == {"tenant": ["lesson-11"]}
+        assert request["headers"]["x-proxy-token"] == PROXY_HEADERS["X-Proxy-Token"]
+        assert request["headers"]["x-team"] == "lesson-11"
+    assert "ollama" in str(sent_headers(blocking))  # the key, in whichever header this SDK release puts it
+    assert [sent_headers(request) for request in others] == [sent_headers(blocking)] * 3
 
 
 def test_assigning_messages_validates_and_continues_from_there():
@@ -287,7 +358,7 @@ def test_assigning_messages_validates_and_continues_from_there():
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
     earlier = load_recording("chat_create_two_turns")["exchanges"][1]["request"]["json"]["messages"][:2]
     chat.messages = earlier
-    chat.send(TURNS[1])
+    chat.send_message(TURNS[1])
     assert replayer.requests[0]["json"]["messages"] == earlier + [chat.messages[2]]
     with pytest.raises(ValueError, match="ends with a user turn"):
         chat.messages = earlier[:1]
@@ -301,7 +372,7 @@ def test_messages_argument_continues_a_conversation():
     client, replayer = replay_client(exchanges("chat_create_two_turns", 1))
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False, messages=earlier)
     assert chat.turns == 1 and len(turn_views(chat)) == 2
-    chat.send(TURNS[1])
+    chat.send_message(TURNS[1])
     assert replayer.requests[0]["json"]["messages"][:2] == earlier
     with pytest.raises(ValueError, match="expected 'user'"):
         ChatWidget(client, MODEL, messages=earlier[1:])
@@ -338,14 +409,14 @@ def test_attached_image_goes_into_the_user_turn_and_is_cleared_after_success():
 def test_images_passed_to_send_are_attached_too():
     client, replayer = replay_client(exchanges("chat_create_two_turns", 0))
     chat = ChatWidget(client, MODEL, stream=False)
-    chat.send("Describe", images=[png_bytes()])
+    chat.send_message("Describe", images=[png_bytes()])
     assert [block["type"] for block in replayer.requests[0]["json"]["messages"][0]["content"]] == ["text", "image"]
 
 
 def test_image_refused_by_the_server_keeps_history_text_and_image():
     client, _ = replay_client(exchanges("chat_stream_two_turns", 0) + exchanges("error_500_image"))
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, images=True)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     before = chat.messages
     upload(chat)
     chat.text_box.value = "What colour is this?"
@@ -361,7 +432,7 @@ def test_rejected_image_fails_before_any_request():
     client, replayer = replay_client([])
     chat = ChatWidget(client, MODEL)
     with pytest.raises(ValueError, match="not an image"):
-        chat.send("look", images=[b"%PDF-1.7 not an image"])
+        chat.send_message("look", images=[b"%PDF-1.7 not an image"])
     assert replayer.requests == [] and chat.messages == [] and "not an image" in chat.error
     assert chat.text_box.value == "look"
 
@@ -374,11 +445,11 @@ def test_unknown_model_404_leaves_history_and_restores_text(stream):
     first = exchanges("chat_stream_two_turns" if stream else "chat_create_two_turns", 0)
     client, _ = replay_client(first + exchanges("ollama_error_404_unknown_model"))
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=stream)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     before, shown = chat.messages, history_html(chat)
     chat.text_box.value = ""
     with pytest.raises(anthropic.NotFoundError):
-        chat.send("Are you there?")
+        chat.send_message("Are you there?")
     assert chat.messages == before and chat.turns == 1
     assert history_html(chat) == shown
     assert chat.text_box.value == "Are you there?"
@@ -393,7 +464,7 @@ def test_failure_does_not_overwrite_other_text_in_the_box():
     chat = ChatWidget(client, MODEL)
     chat.text_box.value = "a draft the user is writing"
     with pytest.raises(anthropic.NotFoundError):
-        chat.send("sent from code")
+        chat.send_message("sent from code")
     assert chat.text_box.value == "a draft the user is writing"
 
 
@@ -406,7 +477,7 @@ def test_cut_stream_keeps_partial_text_visible_but_out_of_the_history():
     earlier = recorded[0]["request"]["json"]["messages"][:2]
     chat.messages = earlier
     with pytest.raises(StreamInterrupted) as caught:
-        chat.send(TURNS[1])
+        chat.send_message(TURNS[1])
     assert caught.value.partial_text.startswith("Your name is")
     assert chat.messages == earlier
     assert chat.text_box.value == TURNS[1]
@@ -429,14 +500,14 @@ def test_no_server_at_all(stream):
     assert chat.messages == [] and chat.text_box.value == "Hello?"
     assert chat.error.startswith("cannot reach the model server") and "OLLAMA_BASE_URL" in chat.error
     with pytest.raises(anthropic.APIConnectionError):
-        chat.send("Hello?")
+        chat.send_message("Hello?")
 
 
 def test_reply_without_text_is_rolled_back_with_a_hint():
     client, _ = replay_client("chat_thinking_only_stream")
     chat = ChatWidget(client, "qwen3", max_tokens=24)
     with pytest.raises(EmptyReply, match="raise max_tokens"):
-        chat.send("Prove that there are infinitely many primes.")
+        chat.send_message("Prove that there are infinitely many primes.")
     assert chat.messages == [] and "thinking" in chat.error
     assert chat.reply_view.thinking  # what the model did is still visible
 
@@ -446,7 +517,7 @@ def test_a_cell_whose_reply_has_no_text_shows_one_line_not_a_traceback(capsys):
     client, _ = replay_client("chat_thinking_only_stream")
     shell.user_ns["chat"] = ChatWidget(client, "qwen3", max_tokens=24)
     capsys.readouterr()
-    result = shell.run_cell('chat.send("Prove that there are infinitely many primes.")')
+    result = shell.run_cell('chat.send_message("Prove that there are infinitely many primes.")')
     assert isinstance(result.error_in_exec, EmptyReply)
     lines = printed_lines(capsys)
     assert len(lines) == 1 and lines[0].startswith("EmptyReply: The model sent no text (stop_reason max_tokens")
@@ -463,12 +534,12 @@ def test_an_interrupt_before_any_text_rolls_back():
                                  http_client=httpx2.Client(transport=httpx2.MockTransport(interrupted)))
     chat = ChatWidget(client, MODEL, stream=False)
     with pytest.raises(KeyboardInterrupt):
-        chat.send("long question")
+        chat.send_message("long question")
     assert chat.messages == [] and not chat.busy and chat.error == ""
     assert chat.text_box.value == "long question" and "Stopped before any text" in chat.status_view.value
 
 
-def test_focus_goes_to_the_text_box_and_send_takes_only_text():
+def test_focus_goes_to_the_text_box_and_send_message_takes_only_text():
     client, replayer = replay_client([])
     chat = ChatWidget(client, MODEL)
     sent = []
@@ -476,17 +547,34 @@ def test_focus_goes_to_the_text_box_and_send_takes_only_text():
     chat.focus()
     assert sent == [{"do": "focus"}] and chat.messages == []
     with pytest.raises(TypeError, match="message text"):
-        chat.send({"do": "focus"})
+        chat.send_message({"do": "focus"})
     assert replayer.requests == []
 
 
-def test_send_while_busy_is_refused():
-    client, replayer = replay_client([])
-    chat = ChatWidget(client, MODEL)
-    chat.set_trait("busy", True)
-    with pytest.raises(RuntimeError, match="already being sent"):
-        chat.send("hi")
-    assert replayer.requests == []
+def test_no_public_method_shadows_an_ipywidgets_method_with_another_meaning():
+    """send() is ipywidgets' custom-message channel, as on every widget; focus() and blur() keep their meaning."""
+    assert ChatWidget.send is ipywidgets.Widget.send and ChatWidget.close is not ipywidgets.Widget.close
+    kit = {name for name in vars(ChatWidget) if not name.startswith("_")}
+    inherited = {name for name in dir(ipywidgets.VBox) if not name.startswith("_")}
+    assert kit & inherited == {"focus", "blur", "close"}
+
+
+def test_send_while_a_reply_streams_is_refused():
+    client, replayer, _ = paced_async_client(LONG_REPLY)
+    chat = ChatWidget(client, MODEL, max_tokens=2000)
+
+    async def scenario():
+        turn = asyncio.create_task(chat.asend("写一首诗"))
+        await wait_until(lambda: chat.busy)
+        with pytest.raises(RuntimeError, match="already being sent"):
+            chat.send_message("hi")
+        shown = turn_views(chat)[-1].value
+        assert "写一首诗" in shown and chat.error == ""  # the turn in flight is left alone
+        chat.stop()
+        await turn
+
+    asyncio.run(scenario())
+    assert len(replayer.requests) == 1
 
 
 # -- untrusted model output --------------------------------------------------------------------------------------
@@ -496,7 +584,7 @@ def test_send_while_busy_is_refused():
 def test_xss_in_a_reply_is_inert_in_the_history_view(markdown):
     client, _ = replay_client("chat_xss_create")
     chat = ChatWidget(client, "qwen3", stream=False, markdown=markdown)
-    chat.send("Repeat these strings exactly.")
+    chat.send_message("Repeat these strings exactly.")
     stored = chat.messages[1]["content"]
     assert len(stored) == 1 and "<img src=x onerror=alert(1)>" in stored[0]["text"]  # kept as data...
     markup = history_html(chat)
@@ -507,7 +595,7 @@ def test_xss_in_a_reply_is_inert_in_the_history_view(markdown):
 def test_xss_in_a_streamed_reply_with_a_tool_call_is_inert_and_only_text_is_kept():
     client, _ = replay_client("ollama_stream_xss")
     chat = ChatWidget(client, "qwen3")
-    message = chat.send("Repeat these strings exactly.")
+    message = chat.send_message("Repeat these strings exactly.")
     assert message.stop_reason == "tool_use"
     assert [block["type"] for block in chat.messages[1]["content"]] == ["text"]  # no dangling tool_use
     assert_inert(history_html(chat))
@@ -525,7 +613,7 @@ def test_hostile_error_message_is_escaped():
     client, _ = replay_client([exchange])
     chat = ChatWidget(client, hostile)
     with pytest.raises(anthropic.NotFoundError):
-        chat.send("hi")
+        chat.send_message("hi")
     assert hostile in chat.error  # the trait holds the plain text
     assert_inert(chat.error_view.value)
     assert "&lt;img" in chat.error_view.value
@@ -554,7 +642,7 @@ def test_stream_without_message_start_still_completes_the_turn():
     client, _ = replay_client(recorded)
     tracker = UsageTracker()
     chat = ChatWidget(client, MODEL, system="你是一个友好的助手", max_tokens=150, tracker=tracker)
-    message = chat.send("你好")
+    message = chat.send_message("你好")
     assert message.stop_reason == "max_tokens" and message.usage.output_tokens == 150
     assert message.usage.input_tokens is None  # only message_start would have said
     assert roles(chat.messages) == ["user", "assistant"] and chat.error == ""
@@ -569,7 +657,7 @@ def test_a_stream_cut_before_message_stop_is_not_mistaken_for_a_complete_reply()
     client, _ = replay_client(recorded, cut_after=body.index("event: message_delta"))
     chat = ChatWidget(client, MODEL, max_tokens=150)
     with pytest.raises(StreamInterrupted):
-        chat.send("你好")
+        chat.send_message("你好")
     assert chat.messages == [] and chat.text_box.value == "你好"
 
 
@@ -702,7 +790,7 @@ def test_an_interrupted_blocking_send_keeps_its_partial_text_like_stop():
                                      lambda request: httpx2.Response(200, stream=InterruptedBody()))))
     chat = ChatWidget(client, MODEL, max_tokens=2000)
     with pytest.raises(KeyboardInterrupt):
-        chat.send("写一首诗")
+        chat.send_message("写一首诗")
     assert roles(chat.messages) == ["user", "assistant"] and chat.stopped_turns == [1]
     assert chat.messages[1]["content"][0]["text"] and not chat.busy
 
@@ -713,10 +801,10 @@ def test_an_interrupted_blocking_send_keeps_its_partial_text_like_stop():
 def test_a_new_turn_adds_its_own_widgets_and_leaves_earlier_turns_untouched():
     client, _ = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, system=SYSTEM, max_tokens=64, stream=False)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     first_views = turn_views(chat)
     first_values = [view.value for view in first_views]
-    chat.send(TURNS[1])
+    chat.send_message(TURNS[1])
     views = turn_views(chat)
     assert len(views) == 4 and views[:2] == first_views  # the same widgets: nothing re-sent for them
     assert len(chat.history_box.children) == 2  # one box per exchange
@@ -778,7 +866,7 @@ def test_markdown_export_names_images_and_quotes_thinking():
 def test_thinking_option_is_sent_as_given(thinking):
     client, replayer = replay_client(exchanges("chat_create_two_turns", 0))
     chat = ChatWidget(client, MODEL, max_tokens=64, stream=False, thinking=thinking)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     sent = replayer.requests[0]["json"]
     assert sent.get("thinking") == thinking and ("thinking" in sent) == (thinking is not None)
 
@@ -787,14 +875,14 @@ def test_thinking_option_is_checked():
     client, _ = replay_client([])
     with pytest.raises(traitlets.TraitError, match="thinking must be"):
         ChatWidget(client, MODEL, thinking={"type": "on"})
-    with pytest.raises(ValueError, match="thinking"):
+    with pytest.raises(traitlets.TraitError, match="thinking"):
         ChatWidget(client, MODEL, request_options={"thinking": {"type": "disabled"}})
 
 
 def test_thinking_is_shown_collapsed_in_the_history_and_not_sent_back():
     client, _ = replay_client("ollama_stream_thinking_text")
     chat = ChatWidget(client, "qwen3", max_tokens=400)
-    message = chat.send("写一首关于秋天的短诗")
+    message = chat.send_message("写一首关于秋天的短诗")
     thinking = "".join(block.thinking for block in message.content if block.type == "thinking")
     assert thinking and [block["type"] for block in chat.messages[1]["content"]] == ["text"]
     reply = turn_views(chat)[1].value
@@ -809,9 +897,44 @@ def test_thinking_is_shown_collapsed_in_the_history_and_not_sent_back():
 def test_a_reply_that_is_only_thinking_gives_one_line_and_a_valid_history():
     client, _ = replay_client(exchanges("chat_stream_two_turns", 0) + exchanges("chat_thinking_only_stream"))
     chat = ChatWidget(client, "qwen3", max_tokens=24)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     before = chat.messages
     with pytest.raises(EmptyReply):
-        chat.send("Prove that there are infinitely many primes.")
+        chat.send_message("Prove that there are infinitely many primes.")
     assert chat.messages == before and "\n" not in chat.error and "raise max_tokens" in chat.error
     check_history(chat.messages)
+
+
+def test_the_text_box_takes_the_browsers_text_as_messages_and_sends_none_of_it_back():
+    """Typed text arrives as custom messages (in order, never held back behind the kernel's previous answer, as widget
+    state is) and is not echoed: an echo of an older text would overwrite what the user typed since."""
+    with counting_comms() as traffic:
+        box = ChatInput()
+        opened = traffic.messages
+        for text in ("T", "Te", "Tell me"):
+            box._handle_custom_msg({"event": "text", "value": text}, [])
+    assert box.value == "Tell me" and traffic.messages == opened
+    sent = []
+    box.on_submit(sent.append)
+    box._handle_custom_msg({"event": "submit", "value": "Tell me more"}, [])
+    assert sent == ["Tell me more"] and box.value == "Tell me more"
+    box._handle_custom_msg({"event": "text", "value": 42}, [])  # not text: ignored
+    assert box.value == "Tell me more"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_usage_chart_that_fails_to_draw_warns_and_the_reply_stays(stream, monkeypatch):
+    """The issue's case: a tracker whose chart fails used to roll back a reply that had arrived (stream=False)."""
+    client, _ = replay_client(exchanges("chat_stream_two_turns" if stream else "chat_create_two_turns", 0))
+    tracker = UsageTracker()
+    chat = ChatWidget(client, MODEL, max_tokens=64, stream=stream, tracker=tracker)
+    chat.usage_panel.min_interval_s = 0  # draw the chart at once for the recorded reply
+
+    def broken(_rows):
+        raise RuntimeError("matplotlib has no fonts here")
+
+    monkeypatch.setattr("ollama_anthropic_widgets.ui.usage_panel.usage_figure", broken)
+    with pytest.warns(UserWarning, match="could not be drawn.*no fonts"):
+        message = chat.send_message(TURNS[0])
+    assert chat.messages[1]["content"][0]["text"] == message.content[0].text and chat.error == ""
+    assert len(tracker.rows) == 1 and chat.turns == 1

@@ -1,7 +1,13 @@
-"""ollama_anthropic_widgets.config: one documented way to point lessons and widgets at a server."""
+"""ollama_anthropic_widgets.lessons.config: one documented way to point lessons and widgets at a server."""
 
 import pytest
-from ollama_anthropic_widgets.config import DEFAULT_BASE_URL, LOW_EFFORT_ROOM, api_key_for, least_thinking, settings
+from ollama_anthropic_widgets.lessons.config import (
+    DEFAULT_BASE_URL,
+    LOW_EFFORT_ROOM,
+    api_key_for,
+    least_thinking,
+    settings,
+)
 
 from tests.replay import replay_client
 

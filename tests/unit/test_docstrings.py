@@ -9,7 +9,9 @@ import pkgutil
 import ollama_anthropic_widgets
 import pytest
 
-MODULES = sorted(info.name for info in pkgutil.iter_modules(ollama_anthropic_widgets.__path__))
+# every module of every layer (walk_packages imports the subpackages to list their modules)
+MODULES = sorted(info.name.removeprefix("ollama_anthropic_widgets.") for info in pkgutil.walk_packages(
+    ollama_anthropic_widgets.__path__, "ollama_anthropic_widgets.") if not info.ispkg)
 
 
 @pytest.mark.parametrize("name", MODULES)

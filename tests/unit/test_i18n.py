@@ -24,19 +24,23 @@ from ollama_anthropic_widgets import (
     StreamInterrupted,
     StreamView,
     check_connection,
-    doctor,
-    i18n,
 )
-from ollama_anthropic_widgets.chat import Conversation, EmptyReply
-from ollama_anthropic_widgets.config import settings
-from ollama_anthropic_widgets.errors import describe_error
-from ollama_anthropic_widgets.i18n import MESSAGES, language, localized, missing_translations
-from ollama_anthropic_widgets.images import ImageUpload, image_block, prepare_image
-from ollama_anthropic_widgets.magic import AskFailed, AskSession, usage_text
-from ollama_anthropic_widgets.render import footer_text, render_chat_turn, render_footer, render_usage_summary
-from ollama_anthropic_widgets.streaming import StreamResult
-from ollama_anthropic_widgets.terminal_view import TerminalView
-from ollama_anthropic_widgets.usage import UsageTracker, summarize
+from ollama_anthropic_widgets.core import i18n
+from ollama_anthropic_widgets.core.conversation import Conversation, EmptyReply
+from ollama_anthropic_widgets.core.errors import describe_error
+from ollama_anthropic_widgets.core.i18n import MESSAGES, language, localized, localized_from, missing_translations
+from ollama_anthropic_widgets.core.images import image_block, prepare_image
+from ollama_anthropic_widgets.core.render import footer_text, render_chat_turn, render_footer, render_usage_summary
+from ollama_anthropic_widgets.core.streaming import StreamResult
+from ollama_anthropic_widgets.core.usage import summarize
+from ollama_anthropic_widgets.extension.magic import WORDS as magic_words
+from ollama_anthropic_widgets.extension.magic import AskFailed, AskSession, usage_text
+from ollama_anthropic_widgets.extension.terminal_view import WORDS as terminal_words
+from ollama_anthropic_widgets.extension.terminal_view import TerminalView
+from ollama_anthropic_widgets.lessons import doctor
+from ollama_anthropic_widgets.lessons.config import settings
+from ollama_anthropic_widgets.ui.image_upload import ImageUpload
+from ollama_anthropic_widgets.ui.usage_tracker import UsageTracker
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port
@@ -46,7 +50,11 @@ from tests.unit.test_doctor import OLLAMA_ERROR_404_MODEL, ScriptedServer, json_
 from tests.unit.test_render import assert_inert
 from tests.unit.test_stream_view import ASK, InterruptAfter
 
-WIDGETS = Path(i18n.__file__).resolve().parent
+WIDGETS = Path(i18n.__file__).resolve().parents[1]  # the kit's source folder, every layer
+# Every table of the kit's words, by where it lives (a layer's words stay in its layer), and all of them together.
+TABLES = {"core/i18n.py": MESSAGES, "lessons/doctor.py": doctor.WORDS, "extension/magic.py": magic_words,
+          "extension/terminal_view.py": terminal_words}
+ALL = {key: texts for table in TABLES.values() for key, texts in table.items()}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Messages without a word to translate: a product name, a unit, or placeholders joined by punctuation (which the
 # Chinese writes full-width)
@@ -65,7 +73,18 @@ def no_language_setting(monkeypatch):
 
 def test_every_message_has_both_languages_and_the_same_placeholders():
     assert missing_translations() == []
-    assert len(MESSAGES) > 100
+    for table in TABLES.values():
+        assert missing_translations(table) == []
+    assert len(MESSAGES) > 100 and len(ALL) == sum(len(table) for table in TABLES.values())  # no key twice
+
+
+def test_each_layer_keeps_its_own_words():
+    """The connection check's words live in lesson support, %%ask's and the terminal's in the extension: the core's
+    table holds only the words of the core and the widgets."""
+    prefixes = {layer: {key.split(".")[0] for key in table} for layer, table in TABLES.items()}
+    assert prefixes["lessons/doctor.py"] == {"doctor"} and prefixes["extension/magic.py"] == {"ask"}
+    assert prefixes["extension/terminal_view.py"] == {"terminal"}
+    assert not prefixes["core/i18n.py"] & {"doctor", "ask", "terminal"}
 
 
 @pytest.mark.parametrize("table, problem", [
@@ -83,7 +102,7 @@ def test_the_check_fails_when_a_message_lacks_a_language_or_a_placeholder(table,
 
 
 def test_the_check_fails_on_the_real_table_with_one_chinese_text_removed():
-    broken = {key: dict(texts) for key, texts in MESSAGES.items()}
+    broken = {key: dict(texts) for key, texts in ALL.items()}
     del broken["doctor.ok"]["zh"]
     assert missing_translations(broken) == ["doctor.ok: no 'zh' text"]
 
@@ -92,10 +111,14 @@ def _string_constants(path: Path) -> tuple[set[str], set[str]]:
     """(keys given to localized(...) as literals, every string literal) of one module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     called, literals = set(), set()
+    tables = {id(inner) for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AnnAssign))
+              and any(getattr(target, "id", None) in ("WORDS", "MESSAGES")
+                      for target in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+              for inner in ast.walk(node.value)}  # a table's own keys do not count as a use
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in tables:
             literals.add(node.value)
-        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "localized" and node.args
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("localized", "_say") and node.args
                 and isinstance(node.args[0], ast.Constant)):
             called.add(node.args[0].value)
     return called, literals
@@ -103,14 +126,14 @@ def _string_constants(path: Path) -> tuple[set[str], set[str]]:
 
 def test_every_key_the_code_names_is_in_the_table_and_every_entry_is_used():
     called, literals = set(), set()
-    for path in sorted(WIDGETS.glob("*.py")):
-        if path.name != "i18n.py":
+    for path in sorted(WIDGETS.rglob("*.py")):
+        if path.name != "i18n.py":  # its docstring examples name keys without using them
             more_called, more_literals = _string_constants(path)
             called |= more_called
             literals |= more_literals
-    assert called - set(MESSAGES) == set()
+    assert called - set(ALL) == set()
     # a diagnosis's fix is its problem's key + "_fix" (doctor.check_connection's fail())
-    unused = {key for key in MESSAGES if key not in literals and key.removesuffix("_fix") not in literals}
+    unused = {key for key in ALL if key not in literals and key.removesuffix("_fix") not in literals}
     assert unused == set()
 
 
@@ -122,11 +145,11 @@ def _sample_values(template: str) -> dict[str, object]:
     return values
 
 
-@pytest.mark.parametrize("key", sorted(MESSAGES))
+@pytest.mark.parametrize("key", sorted(ALL))
 def test_every_message_renders_and_the_chinese_is_chinese(key):
-    texts = MESSAGES[key]
+    texts = ALL[key]
     for lang in i18n.LANGUAGES:
-        assert localized(key, lang, **_sample_values(texts[lang]))
+        assert localized_from(ALL, key, lang, **_sample_values(texts[lang]))
     if key in NO_WORDS:
         words = [set(re.findall(r"[A-Za-z]+", re.sub(r"\{[^}]*\}", "", texts[lang]))) for lang in ("en", "zh")]
         assert words[0] == words[1] and not CJK.search(texts["zh"]), texts
@@ -142,7 +165,7 @@ def test_chinese_drops_the_space_only_between_two_chinese_characters():
     assert localized(rejected, "zh", name="photo.pdf", problem="是空的", fix="重选") == "photo.pdf 是空的：重选"
     assert localized(rejected, "zh", name="这个文件", problem="是空的", fix="重选") == "这个文件是空的：重选"
     # a value's own spaces are its own: only the template's space goes
-    assert localized("doctor.server_looks_like", "zh", server="未知 服务") == "服务识别为未知 服务"
+    assert localized_from(ALL, "doctor.server_looks_like", "zh", server="未知 服务") == "服务识别为未知 服务"
 
 
 # -- the setting --------------------------------------------------------------------------------------------------
@@ -333,7 +356,7 @@ def test_chat_captions_and_labels_in_chinese():
     assert "还没有消息。" in chat.history_box.children[0].value
     assert chat.upload.clear_button.description == "清除" and chat.upload.picker.description == "添加图片"
     assert "<td>调用次数</td>" in chat.usage_panel.summary.value
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     html = history_html(chat)
     assert '<div class="oaw-chat-label oaw-lang-zh">你</div>' in html and ">助手</div>" in html
     assert chat.status_view.value.startswith('<div class="oaw-chat-status">停止原因：')
@@ -344,7 +367,7 @@ def test_chat_captions_and_labels_in_chinese():
 def test_chat_relabels_when_its_language_changes():
     client, _ = replay_client("chat_create_two_turns")
     chat = ChatWidget(client, MODEL, stream=False)
-    chat.send(TURNS[0])
+    chat.send_message(TURNS[0])
     assert chat.send_button.description == "Send" and ">You</div>" in history_html(chat)
     chat.lang = "zh"
     assert chat.send_button.description == "发送" and ">你</div>" in history_html(chat)
@@ -356,7 +379,7 @@ def test_chat_error_line_in_chinese():
     client, _ = replay_client(exchanges("ollama_error_404_unknown_model"))
     chat = ChatWidget(client, MODEL, lang="zh")
     with pytest.raises(anthropic.NotFoundError):
-        chat.send("你好")
+        chat.send_message("你好")
     assert chat.error.startswith("模型服务返回 HTTP 404：") and "no-such-model" in chat.error
     assert chat.error.endswith("——检查模型名称（`ollama list`），并确认接口地址不带 /v1。")
     assert "⚠ 模型服务返回 HTTP 404" in chat.error_view.value and chat.text_box.value == "你好"
@@ -368,7 +391,7 @@ def test_chat_nothing_to_send_and_empty_reply_in_chinese():
     chat.send_button.click()
     assert chat.error == "没有可发送的内容：请先输入消息（或添加图片）。" and replayer.requests == []
     with pytest.raises(EmptyReply):
-        chat.send("Prove that there are infinitely many primes.")
+        chat.send_message("Prove that there are infinitely many primes.")
     assert chat.error == ("模型没有返回文本（停止原因 max_tokens，1 个 thinking 块）："
                           "max_tokens 全用在了思考上——调高 max_tokens 再发送一次。")
 
@@ -392,7 +415,7 @@ def test_chat_stopped_line_in_chinese():
                                      lambda request: httpx2.Response(200, stream=InterruptedBody()))))
     chat = ChatWidget(client, MODEL, max_tokens=2000, lang="zh")
     with pytest.raises(KeyboardInterrupt):
-        chat.send("写一首诗")
+        chat.send_message("写一首诗")
     kept = len(chat.messages[1]["content"][0]["text"])
     assert chat.status_view.value == (f'<div class="oaw-chat-status">已在收到 {kept:,} 个字符后停止：'
                                       "这部分回复留在对话历史里，会随下一条消息一起发送。</div>")

@@ -10,15 +10,17 @@ import io
 
 import numpy as np
 import pytest
-from ollama_anthropic_widgets.images import (
+from ollama_anthropic_widgets.core.images import (
     ImageRejected,
-    ImageUpload,
     detect_media_type,
     image_block,
     prepare_image,
     user_message,
 )
+from ollama_anthropic_widgets.ui.image_upload import ImageUpload
 from PIL import Image
+
+from tests.unit.test_chat import elements_of
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -262,11 +264,12 @@ def test_upload_good_file_gives_preview_and_block(small):
     assert len(widget.blocks) == 1
     assert widget.blocks[0]["source"]["media_type"] == "image/jpeg"
     assert widget.error == ""
-    (tile,) = widget.previews.children
-    preview, caption = tile.children
-    assert preview.format == "jpeg"
-    assert bytes(preview.value) == base64.b64decode(widget.blocks[0]["source"]["data"])
-    assert caption.value == "cat.jpg"
+    (preview,) = widget.previews.children
+    ((tag, attributes),) = [element for element in elements_of(preview.value) if element[0] == "img"]
+    assert attributes["alt"] == "preview of cat.jpg" and "<figcaption>cat.jpg</figcaption>" in preview.value
+    kind, data = attributes["src"].removeprefix("data:").split(";base64,")
+    thumbnail = Image.open(io.BytesIO(base64.b64decode(data)))
+    assert kind == "image/jpeg" and thumbnail.format == "JPEG" and thumbnail.size == (320, 240)  # small, not the block
     assert "cat.jpg: 400×300 JPEG" in widget.status.value
     assert widget.picker.value == ()  # reset, so the same file can be chosen again
 
@@ -285,9 +288,13 @@ def test_upload_bad_file_shows_error_and_keeps_earlier_images(small):
 def test_upload_file_names_are_escaped(small):
     widget = ImageUpload()
     evil = "<img src=x onerror=alert(1)>.png"
-    upload(widget, (evil, b"not an image at all"), ("<b>ok</b>.png", encode(small, "PNG")))
+    upload(widget, (evil, b"not an image at all"), ("<b>ok</b>.png", encode(small, "PNG")),
+           ('" onerror="alert(2).png', encode(small, "PNG")))
     shown = widget.status.value
     assert "<img" not in shown and "<b>" not in shown
+    previews = [element for preview in widget.previews.children for element in elements_of(preview.value)]
+    assert [tag for tag, _ in previews] == ["figure", "img", "figcaption"] * 2  # the names stay text
+    assert [attributes for tag, attributes in previews if tag == "img" and set(attributes) != {"alt", "src"}] == []
     assert "&lt;img src=x onerror=alert(1)&gt;.png is not an image" in shown
     assert "&lt;b&gt;ok&lt;/b&gt;.png" in shown
     assert widget.error.startswith(evil)  # the trait holds plain text; only the HTML view is escaped

@@ -10,8 +10,8 @@ import html
 import random
 
 import pytest
-from ollama_anthropic_widgets.incremental import IncrementalHTML, PartsUpdate
-from ollama_anthropic_widgets.render import markdown_to_html
+from ollama_anthropic_widgets.core.incremental import IncrementalHTML, PartsUpdate
+from ollama_anthropic_widgets.core.render import markdown_to_html
 
 from tests.replay import replay_client
 from tests.unit.test_render import PAYLOADS, assert_inert

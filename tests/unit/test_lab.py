@@ -44,7 +44,7 @@ def serve(body: bytes, status: int = 200) -> HTTPServer:
 
 
 def test_the_guess_asks_where_the_kit_looks_for_ollama(lab):
-    from ollama_anthropic_widgets.config import DEFAULT_BASE_URL
+    from ollama_anthropic_widgets.lessons.config import DEFAULT_BASE_URL
 
     assert lab.OLLAMA_URL == DEFAULT_BASE_URL
 

@@ -25,10 +25,17 @@ from anthropic import Anthropic
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from ollama_anthropic_widgets import StreamView, text_of
-from ollama_anthropic_widgets.chat import check_history
-from ollama_anthropic_widgets.magic import AskFailed, AskMagics, AskSession, AskStopped, ask_session, thinking_option
-from ollama_anthropic_widgets.streaming import StreamInterrupted
-from ollama_anthropic_widgets.terminal_view import TerminalView, printable
+from ollama_anthropic_widgets.core.conversation import check_history
+from ollama_anthropic_widgets.core.streaming import StreamInterrupted
+from ollama_anthropic_widgets.extension.magic import (
+    AskFailed,
+    AskMagics,
+    AskSession,
+    AskStopped,
+    ask_session,
+    thinking_option,
+)
+from ollama_anthropic_widgets.extension.terminal_view import TerminalView, printable
 
 from tests.ipython_shell import printed_lines, terminal_shell
 from tests.net import closed_port
@@ -279,7 +286,7 @@ def test_widget_output_streams_into_a_stream_view(shell, capsys):
     assert shell.run_cell(FIRST_CELL).success
     view = magics_of(shell).last_view
     assert isinstance(view, StreamView) and view.status == "done"
-    assert view.text == recorded_reply_text(recorded[0]) and view.frontend_updates > 0
+    assert view.text == recorded_reply_text(recorded[0]) and view.text_parts.html
     assert "StreamView(" in capsys.readouterr().out  # displayed (without a front-end, as its text form)
     assert ask_session(shell).tracker.calls == 1
 

@@ -15,7 +15,14 @@ import json
 import anthropic
 import httpx2
 import pytest
-from ollama_anthropic_widgets.probe import FEATURES, OUTCOMES, PROBE_MAX_TOKENS, TOOL_MAX_TOKENS, ProbeReport, probe
+from ollama_anthropic_widgets.lessons.probe import (
+    FEATURES,
+    OUTCOMES,
+    PROBE_MAX_TOKENS,
+    TOOL_MAX_TOKENS,
+    ProbeReport,
+    probe,
+)
 
 from tests.replay import load_recording, replay_client
 

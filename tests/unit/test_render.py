@@ -12,7 +12,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from ollama_anthropic_widgets.render import (
+from ollama_anthropic_widgets.core.render import (
     footer_text,
     format_tool_input,
     is_safe_link,
@@ -30,7 +30,7 @@ from ollama_anthropic_widgets.render import (
     sanitize_html,
     stylesheet,
 )
-from ollama_anthropic_widgets.streaming import StreamAccumulator, StreamResult
+from ollama_anthropic_widgets.core.streaming import StreamAccumulator, StreamResult
 
 from tests.replay import replay_client
 
@@ -270,7 +270,7 @@ def test_the_checker_itself_catches_live_html(raw):
 
 
 def test_styling_comes_from_classes_in_the_one_stylesheet_never_from_style_attributes():
-    from ollama_anthropic_widgets.usage import summarize
+    from ollama_anthropic_widgets.core.usage import summarize
 
     produced = [
         render_text("# t\n\n| a |\n|---|\n| 1 |\n\n```py\nx\n```"), render_text("x", markdown=False),
@@ -298,7 +298,7 @@ def test_the_sanitizer_still_refuses_classes_from_model_output(foreign):
 def test_a_section_adds_its_rules_by_defining_a_css_constant(monkeypatch):
     """How the chat section (appended at the end of render.py) adds rules: a ``<SECTION>_CSS`` constant, nothing
     else; stylesheet() joins them all, in file order."""
-    import ollama_anthropic_widgets.render as render
+    import ollama_anthropic_widgets.core.render as render
 
     monkeypatch.setattr(render, "CHAT_EXAMPLE_CSS", ".oaw-chat-example { color: red; }\n", raising=False)
     sheet = render.stylesheet()

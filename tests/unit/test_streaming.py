@@ -13,8 +13,8 @@ import json
 import anthropic
 import httpx2
 import pytest
-from ollama_anthropic_widgets.messages import prompt_tokens
-from ollama_anthropic_widgets.streaming import (
+from ollama_anthropic_widgets.core.messages import prompt_tokens
+from ollama_anthropic_widgets.core.streaming import (
     StreamAccumulator,
     StreamInterrupted,
     StreamResult,
@@ -24,7 +24,7 @@ from ollama_anthropic_widgets.streaming import (
 )
 
 from tests.net import closed_port
-from tests.replay import LOST_CONNECTION, Replayer, load_recording, replay_client
+from tests.replay import LOST_CONNECTION, Replayer, caused_by, load_recording, replay_client
 from tests.stream_samples import sse_frames
 
 ASK = {"max_tokens": 200, "messages": [{"role": "user", "content": "写一首诗"}]}
@@ -157,10 +157,11 @@ def test_invalid_tool_json_is_kept_as_text_never_evaluated():
 def test_cut_stream_keeps_the_partial_text(cut_after):
     client, _ = replay_client("stream_poem", cut_after=cut_after)
     accumulator = StreamAccumulator()
-    with pytest.raises(LOST_CONNECTION):
+    with pytest.raises(LOST_CONNECTION) as caught:
         with client.messages.stream(model="m", **ASK) as stream:
             for event in stream:
                 accumulator.feed(event)
+    assert caused_by(caught.value, httpx2.RemoteProtocolError)
     full = accumulate("stream_poem")[0].text
     assert accumulator.text and full.startswith(accumulator.text) and accumulator.text != full
     assert accumulator.stop_reason is None
@@ -281,8 +282,8 @@ def test_an_error_event_mid_stream_is_kept_as_the_error():
 
 
 def test_tokens_per_second_is_one_definition_for_streams_and_usage_rows():
-    from ollama_anthropic_widgets.streaming import tokens_per_second
-    from ollama_anthropic_widgets.usage import row_from_message
+    from ollama_anthropic_widgets.core.streaming import tokens_per_second
+    from ollama_anthropic_widgets.core.usage import row_from_message
 
     clock = FakeClock()
     accumulator = StreamAccumulator(clock=clock)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import anthropic
 import pytest
-from ollama_anthropic_widgets.tools import (
+from ollama_anthropic_widgets.lessons.tools import (
     ToolCall,
     block_to_param,
     format_output,

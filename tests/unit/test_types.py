@@ -42,7 +42,7 @@ def test_the_kit_passes_mypy_strict(monkeypatch):
 def test_the_same_check_reports_a_type_error(monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     wrong = tmp_path / "wrong.py"
-    wrong.write_text("from widgets.config import settings\n\ncount: int = settings().model\n")
+    wrong.write_text("from widgets.lessons.config import settings\n\ncount: int = settings().model\n")
     status, report = mypy(str(wrong))
     assert status == 1, report
     assert 'Incompatible types in assignment (expression has type "str", variable has type "int")' in report
@@ -55,8 +55,8 @@ def test_the_public_api_hands_users_real_types(monkeypatch, tmp_path):
     user_code.write_text(
         "from anthropic import Anthropic, AsyncAnthropic\n"
         "from widgets import ChatWidget, StreamView, UsageTracker\n"
-        "from widgets.magic import AskSession\n"
-        "from widgets.terminal_view import TerminalView\n\n"
+        "from widgets.extension.magic import AskSession\n"
+        "from widgets.extension.terminal_view import TerminalView\n\n"
         "tracker = UsageTracker()\n"
         "reveal_type(tracker.watch(Anthropic(api_key='ollama')))\n"
         "reveal_type(tracker.watch(AsyncAnthropic(api_key='ollama')))\n"
@@ -65,7 +65,7 @@ def test_the_public_api_hands_users_real_types(monkeypatch, tmp_path):
         "reveal_type(TerminalView().consume(None))\n"
         "reveal_type(AskSession().ask('hi', TerminalView()))\n"
         "chat = ChatWidget(Anthropic(api_key='ollama'), 'm')\n"
-        "reveal_type(chat.send('hi'))\n"
+        "reveal_type(chat.send_message('hi'))\n"
         "reveal_type(chat.reply_view)\n")
     status, report = mypy(str(user_code))
     revealed = [re.sub(r"[\w.]+\.(\w+)", r"\1", line.split("Revealed type is ", 1)[1])  # class names only

@@ -9,6 +9,7 @@ status kept).
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import io
 import json
@@ -19,10 +20,13 @@ from types import SimpleNamespace
 import anthropic
 import httpx2
 import pytest
-from ollama_anthropic_widgets.messages import prompt_tokens
-from ollama_anthropic_widgets.usage import COLUMNS, UsagePanel, UsageTracker, row_from_message, rows_to_csv, summarize
+from ollama_anthropic_widgets.core.messages import prompt_tokens
+from ollama_anthropic_widgets.core.usage import COLUMNS, row_from_message, rows_to_csv, summarize
+from ollama_anthropic_widgets.ui.usage_panel import UsagePanel
+from ollama_anthropic_widgets.ui.usage_tracker import UsageTracker
 
 from tests.replay import LOST_CONNECTION, load_recording, replay_client
+from tests.unit.test_chat import elements_of
 
 RECORDING = "usage_create_stream"
 REQUEST = {"model": "smollm2-135m", "messages": [{"role": "user", "content": "Hi"}]}
@@ -194,36 +198,71 @@ def test_empty_chart_still_has_three_axes():
 
 
 def test_importing_usage_does_not_import_matplotlib_or_anthropic():
-    code = "import sys, ollama_anthropic_widgets.usage; print('matplotlib' in sys.modules, 'anthropic' in sys.modules)"
+    code = ("import sys, ollama_anthropic_widgets.core.usage; "
+            "print('matplotlib' in sys.modules, 'anthropic' in sys.modules)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
 
 
 # --- live panel ---------------------------------------------------------------------------------------------
 
-def test_panel_shows_escaped_summary_and_a_png_chart():
+def chart_of(panel: UsagePanel) -> tuple[dict, bytes]:
+    """The chart's ``<img>`` attributes and its PNG bytes, read from the panel's HTML."""
+    ((tag, attributes),) = elements_of(panel.chart.value)
+    assert tag == "img" and set(attributes) == {"class", "alt", "src"}
+    return attributes, base64.b64decode(attributes["src"].removeprefix("data:image/png;base64,"))
+
+
+def test_panel_shows_escaped_summary_and_a_png_chart_with_a_text_alternative():
     tracker = UsageTracker()
     panel = tracker.widget(min_interval_s=0)
     assert isinstance(panel, UsagePanel)
-    assert bytes(panel.chart.value).startswith(b"\x89PNG")
+    attributes, png = chart_of(panel)
+    assert png.startswith(b"\x89PNG") and attributes["alt"].startswith("Chart of token usage") and "0 calls" in (
+        attributes["alt"])
     tracker.record({"model": "<img src=x onerror=alert(1)>", "stop_reason": "<b>x</b>",
                     "usage": {"input_tokens": 1234, "output_tokens": 5}})
     assert "<img" not in panel.summary.value and "<b>" not in panel.summary.value
     assert "&lt;b&gt;x&lt;/b&gt;: 1" in panel.summary.value
     assert "1,234" in panel.summary.value
     assert panel.renders == 2
+    assert "1 calls, 1,239 tokens in all" in chart_of(panel)[0]["alt"]
+    assert chart_of(UsagePanel(tracker, lang="zh"))[0]["alt"].startswith("token 用量图：")
+
+
+def test_a_tracker_has_one_panel_and_close_releases_it():
+    tracker = UsageTracker()
+    panel = tracker.widget()
+    assert tracker.widget(lang="zh") is panel and panel.lang == "zh"  # shown again: the same widgets
+    tracker.close()
+    assert panel.closed and panel.comm is None and panel.summary.comm is None and panel.chart.comm is None
+    again = tracker.widget()
+    assert again is not panel and not again.closed
+
+
+def test_a_chart_that_fails_to_draw_warns_and_the_call_stays_recorded(monkeypatch):
+    tracker = UsageTracker()
+    panel = tracker.widget(min_interval_s=0)
+
+    def broken(_rows):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr("ollama_anthropic_widgets.ui.usage_panel.usage_figure", broken)
+    with pytest.warns(UserWarning, match="could not be drawn.*no fonts"):
+        row = tracker.record({"usage": {"input_tokens": 3, "output_tokens": 4}})
+    assert row["call"] == 1 and tracker.summary()["total_tokens"] == 7 and "7" in panel.summary.value
 
 
 def test_panel_throttles_chart_renders_and_refresh_draws_at_once():
     tracker = UsageTracker()
     panel = tracker.widget(min_interval_s=60)
-    first_png = bytes(panel.chart.value)
+    first_png = chart_of(panel)[1]
     for _ in range(5):
         tracker.record({"usage": {"input_tokens": 10, "output_tokens": 10}})
     assert panel.renders == 1  # inside the interval: no new chart
     assert "50" in panel.summary.value  # ...but the table follows every call
     panel.refresh()
-    assert panel.renders == 2 and bytes(panel.chart.value) != first_png
+    assert panel.renders == 2 and chart_of(panel)[1] != first_png
     panel.close()
     tracker.record({"usage": {"input_tokens": 1, "output_tokens": 1}})
     assert panel.renders == 2  # a closed panel no longer follows the tracker
@@ -439,7 +478,7 @@ def test_watch_hands_back_the_sdks_own_objects(exchanges):
 def test_the_middleware_meters_with_the_kits_one_stream_parser():
     import inspect
 
-    from ollama_anthropic_widgets import usage_middleware
+    from ollama_anthropic_widgets.core import usage_middleware
 
     source = inspect.getsource(usage_middleware)
     assert "StreamAccumulator" in source and "json.loads" not in source and "APIResponse(" not in source

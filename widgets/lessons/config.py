@@ -22,11 +22,12 @@ Example:
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from ..core.i18n import language_setting
 
 if TYPE_CHECKING:  # imported where used: `import ollama_anthropic_widgets` stays cheap
     from anthropic import Anthropic
@@ -39,7 +40,6 @@ LOCAL_API_KEY = "ollama"
 BASE_URL_VARIABLE = "OLLAMA_BASE_URL"
 MODEL_VARIABLE = "OLLAMA_MODEL"
 VISION_MODEL_VARIABLE = "OLLAMA_VISION_MODEL"
-LANGUAGE_VARIABLE = "OLLAMA_KIT_LANG"
 
 
 @dataclass(frozen=True)
@@ -107,22 +107,8 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
         model=env.get(MODEL_VARIABLE) or DEFAULT_MODEL,
         vision_model=env.get(VISION_MODEL_VARIABLE) or DEFAULT_VISION_MODEL,
         api_key=api_key_for(base_url, env),
-        lang=_language_setting(env.get(LANGUAGE_VARIABLE)),
+        lang=language_setting(env),
     )
-
-
-def _language_setting(value: str | None) -> str:
-    """``OLLAMA_KIT_LANG`` as ``"en"`` or ``"zh"``; unset means English, and so does a language the kit does not
-    speak, after a warning (a setting must not break the connection check it would have to be diagnosed with)."""
-    from .i18n import DEFAULT_LANGUAGE, normalize_language
-
-    if not value or not value.strip():
-        return DEFAULT_LANGUAGE
-    try:
-        return normalize_language(value)
-    except ValueError as error:
-        warnings.warn(f"{LANGUAGE_VARIABLE}={value!r} is ignored: {error}; the kit speaks English", stacklevel=3)
-        return DEFAULT_LANGUAGE
 
 
 LOW_EFFORT_ROOM = 256  # tokens added to a budget for gpt-oss's low-effort thinking, which counts against max_tokens

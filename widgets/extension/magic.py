@@ -28,7 +28,7 @@ The conversation, tracker and options belong to the extension's :class:`AskMagic
 :func:`ask_session` returns them for code.
 
 Example:
-    >>> from ollama_anthropic_widgets.magic import AskSession
+    >>> from ollama_anthropic_widgets.extension.magic import AskSession
     >>> session = AskSession()
     >>> session.configure(model="qwen3", thinking="off")
     >>> session.request_options(max_tokens_default=4096)
@@ -47,20 +47,20 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics
 from traitlets import CaselessStrEnum, Int
 
-from .chat import Conversation, EmptyReply
-from .config import make_client, settings
-from .errors import OneLineTraceback
-from .i18n import language, localized
-from .messages import blocks_of_type
-from .streaming import describe_error
-from .usage import UsageTracker
+from ..core.conversation import Conversation, EmptyReply
+from ..core.errors import OneLineTraceback
+from ..core.i18n import language, localized, localized_from
+from ..core.messages import blocks_of_type
+from ..core.streaming import describe_error
+from ..lessons.config import make_client, settings
+from ..ui.usage_tracker import UsageTracker
 
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic import Anthropic
     from anthropic.types import Message
 
-    from .config import Settings
-    from .stream_view import StreamView
+    from ..lessons.config import Settings
+    from ..ui.stream_view import StreamView
     from .terminal_view import TerminalView
 
     # IPython's magic decorators have no type hints (magic_arguments' at no version, the others not at the floor,
@@ -80,7 +80,7 @@ else:
     from IPython.core.magic_arguments import argument, kwds, magic_arguments
 
 __all__ = ["AskFailed", "AskMagics", "AskSession", "AskStopped", "ReplyView", "ask_session", "load_ipython_extension",
-           "thinking_option"]
+           "thinking_option", "unload_ipython_extension"]
 
 DEFAULT_MAX_TOKENS = 4096  # room for a thinking model: Ollama thinks by default and counts thinking in max_tokens
 MIN_THINKING_BUDGET = 1024  # Anthropic's floor for thinking.budget_tokens, which must also stay below max_tokens
@@ -91,6 +91,60 @@ ASK_USAGE = """%%ask [-m MODEL] [-s SYSTEM] [-t N] [--thinking on|off|default] [
   your question, on the following lines of the cell
 
   %%ask [options]   (as a line magic: applies the options; without any, shows where the conversation stands)"""
+
+
+# %%ask's words, in the kit's format (core/i18n.py): a key, then the same sentence in each language.
+WORDS: dict[str, dict[str, str]] = {
+    "ask.failed": {"en": "%%ask failed: {error}", "zh": "%%ask 失败：{error}"},
+    "ask.stopped": {"en": "%%ask stopped: {error}", "zh": "%%ask 已停止：{error}"},
+    "ask.failed_detail": {"en": "{error}{hint} ({unchanged})", "zh": "{error}{hint}（{unchanged}）"},
+    "ask.stopped_detail": {"en": "the partial reply is not kept; {unchanged}", "zh": "未保留这部分回复；{unchanged}"},
+    "ask.thinking_hint": {"en": " Or ask with --thinking off.", "zh": "也可以加上 --thinking off 再问。"},
+    "ask.unchanged_one": {
+        "en": "nothing was added to the conversation: {count} exchange",
+        "zh": "对话没有变化：仍是 {count} 轮",
+    },
+    "ask.unchanged_many": {
+        "en": "nothing was added to the conversation: {count} exchanges",
+        "zh": "对话没有变化：仍是 {count} 轮",
+    },
+    "ask.empty_cell": {
+        "en": "%%ask: the cell is empty — write the question below the %%ask line",
+        "zh": "%%ask：单元格是空的——请在 %%ask 这一行下面写下问题",
+    },
+    "ask.text_needs_cell": {
+        "en": "%ask: --text goes with a question: put it on a %%ask cell's first line",
+        "zh": "%ask：--text 要和问题一起用：请把它写在 %%ask 单元格的第一行",
+    },
+    "ask.describe": {
+        "en": "%%ask: {where} · model {model} · max_tokens {max_tokens} · thinking: {thinking} · {system}",
+        "zh": "%%ask：{where} · 模型 {model} · max_tokens {max_tokens} · 思考：{thinking} · {system}",
+    },
+    "ask.new_conversation": {"en": "new conversation", "zh": "新对话"},
+    "ask.exchanges_one": {"en": "{count} exchange so far", "zh": "已有 {count} 轮"},
+    "ask.exchanges_many": {"en": "{count} exchanges so far", "zh": "已有 {count} 轮"},
+    "ask.thinking_on": {"en": "on", "zh": "开"},
+    "ask.thinking_off": {"en": "off", "zh": "关"},
+    "ask.thinking_default": {"en": "server default", "zh": "由服务决定"},
+    "ask.system": {"en": "system: {system!r}", "zh": "系统提示：{system!r}"},
+    "ask.no_system": {"en": "no system prompt", "zh": "没有系统提示"},
+    "ask.no_usage": {"en": "no %%ask replies recorded yet", "zh": "还没有记录到 %%ask 的回复"},
+    "ask.usage_calls_one": {
+        "en": "{count} call · {input} in{unknown} / {output} out tokens ({total} in all)",
+        "zh": "{count} 次调用 · 输入 {input}{unknown} / 输出 {output} token（共 {total}）",
+    },
+    "ask.usage_calls_many": {
+        "en": "{count} calls · {input} in{unknown} / {output} out tokens ({total} in all)",
+        "zh": "{count} 次调用 · 输入 {input}{unknown} / 输出 {output} token（共 {total}）",
+    },
+    "ask.usage_mean_ttft": {"en": "mean TTFT {seconds:.2f} s", "zh": "平均首 token 延迟 {seconds:.2f} 秒"},
+    "ask.usage_mean_rate": {"en": "mean {rate:.1f} tok/s", "zh": "平均 {rate:.1f} tok/s"},
+    "ask.usage_stop_reasons": {"en": "stop reasons: {reasons}", "zh": "停止原因：{reasons}"},
+}
+
+
+def _say(key: str, lang: str | None = None, /, **values: Any) -> str:
+    return localized_from(WORDS, key, lang, **values)
 
 
 def thinking_option(choice: str, max_tokens: int) -> dict[str, Any]:
@@ -144,7 +198,7 @@ class _AskEndedEarly(OneLineTraceback, BaseException):
         self.lang = lang  # of the line IPython shows
 
     def traceback_line(self) -> str:
-        return localized(self.LINE_KEY, self.lang, error=self)
+        return _say(self.LINE_KEY, self.lang, error=self)
 
 
 class AskFailed(_AskEndedEarly, Exception):
@@ -182,7 +236,7 @@ class ReplyView(Protocol):
     ``consume`` takes what ``client.messages.stream(...)`` returns and gives back the final ``Message``.
 
     Example:
-        >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+        >>> from ollama_anthropic_widgets.extension.terminal_view import TerminalView
         >>> view: ReplyView = TerminalView()
     """
 
@@ -292,14 +346,14 @@ class AskSession:
         request = self.request_options()
         lang, count = self.current_lang, self.exchanges
         if count:
-            where = localized("ask.exchanges_one" if count == 1 else "ask.exchanges_many", lang, count=count)
+            where = _say("ask.exchanges_one" if count == 1 else "ask.exchanges_many", lang, count=count)
         else:
-            where = localized("ask.new_conversation", lang)
-        thinking = localized({"on": "ask.thinking_on", "off": "ask.thinking_off"}.get(self.options.thinking,
+            where = _say("ask.new_conversation", lang)
+        thinking = _say({"on": "ask.thinking_on", "off": "ask.thinking_off"}.get(self.options.thinking,
                                                                                       "ask.thinking_default"), lang)
-        system = (localized("ask.system", lang, system=request["system"]) if "system" in request else
-                  localized("ask.no_system", lang))
-        return localized("ask.describe", lang, where=where, model=request["model"], max_tokens=request["max_tokens"],
+        system = (_say("ask.system", lang, system=request["system"]) if "system" in request else
+                  _say("ask.no_system", lang))
+        return _say("ask.describe", lang, where=where, model=request["model"], max_tokens=request["max_tokens"],
                          thinking=thinking, system=system)
 
     def ask(self, prompt: str, view: ReplyView) -> Message:
@@ -309,7 +363,7 @@ class AskSession:
         The view records the reply into the tracker it was given (the magic gives it ``self.tracker``).
 
         Example:
-            >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+            >>> from ollama_anthropic_widgets.extension.terminal_view import TerminalView
             >>> session = AskSession()
             >>> message = session.ask("你好", TerminalView(tracker=session.tracker))    # doctest: +SKIP
         """
@@ -349,20 +403,20 @@ def usage_text(summary: dict[str, Any], lang: str | None = None) -> str:
     lang = language(lang)
     calls = summary["calls"]
     if not calls:
-        return localized("ask.no_usage", lang)
+        return _say("ask.no_usage", lang)
     unknown = summary.get("calls_without_input_count")
     unknown_note = localized("usage.unknown_input", lang, count=unknown) if unknown else ""
-    lines = [localized("ask.usage_calls_one" if calls == 1 else "ask.usage_calls_many", lang, count=calls,
+    lines = [_say("ask.usage_calls_one" if calls == 1 else "ask.usage_calls_many", lang, count=calls,
                        input=f"{summary['input_tokens']:,}", unknown=unknown_note,
                        output=f"{summary['output_tokens']:,}", total=f"{summary['total_tokens']:,}")]
     details = []
     if summary.get("mean_ttft_s") is not None:
-        details.append(localized("ask.usage_mean_ttft", lang, seconds=summary["mean_ttft_s"]))
+        details.append(_say("ask.usage_mean_ttft", lang, seconds=summary["mean_ttft_s"]))
     if summary.get("mean_output_tokens_per_s") is not None:
-        details.append(localized("ask.usage_mean_rate", lang, rate=summary["mean_output_tokens_per_s"]))
+        details.append(_say("ask.usage_mean_rate", lang, rate=summary["mean_output_tokens_per_s"]))
     reasons = ", ".join(f"{reason} {count}" for reason, count in summary.get("stop_reasons", {}).items())
     if reasons:
-        details.append(localized("ask.usage_stop_reasons", lang, reasons=reasons))
+        details.append(_say("ask.usage_stop_reasons", lang, reasons=reasons))
     if details:
         lines.append(" · ".join(details))
     return "\n".join(lines)
@@ -426,7 +480,7 @@ class AskMagics(Magics):
         session = self.session
         lang = session.current_lang
         if cell is None and args.text:
-            raise UsageError(localized("ask.text_needs_cell", lang))
+            raise UsageError(_say("ask.text_needs_cell", lang))
         try:
             session.configure(model=args.model, system=args.system, max_tokens=args.max_tokens,
                               thinking=args.thinking, new=args.new)
@@ -436,15 +490,15 @@ class AskMagics(Magics):
             print(session.describe())
             return
         if not cell.strip():
-            raise UsageError(localized("ask.empty_cell", lang))
+            raise UsageError(_say("ask.empty_cell", lang))
         view = self._view(text=args.text, lang=lang)
         try:
             session.ask(cell.strip("\n"), view)
         except KeyboardInterrupt as error:
-            raise AskStopped(localized("ask.stopped_detail", lang, unchanged=_unchanged(session, lang)),
+            raise AskStopped(_say("ask.stopped_detail", lang, unchanged=_unchanged(session, lang)),
                              lang) from error
         except Exception as error:
-            raise AskFailed(localized("ask.failed_detail", lang, error=describe_error(error, lang=lang),
+            raise AskFailed(_say("ask.failed_detail", lang, error=describe_error(error, lang=lang),
                                       hint=_thinking_hint(error, lang), unchanged=_unchanged(session, lang)),
                             lang) from error
 
@@ -452,7 +506,8 @@ class AskMagics(Magics):
     @argument("--text", action="store_true", help="a plain-text summary, even where widgets work")
     @line_magic
     def ask_usage(self, line: str) -> None:
-        """Token usage of every %%ask reply in this kernel: the live panel (chart + table), or text in a terminal."""
+        """Token usage of every %%ask reply in this kernel: the live panel (chart + table; one panel per kernel,
+        shown again), or text in a terminal."""
         args = _parse(self.ask_usage, line, "%ask_usage")
         tracker, lang = self.session.tracker, self.session.current_lang
         if self._uses_widgets(args.text):
@@ -473,7 +528,7 @@ class AskMagics(Magics):
         if self._uses_widgets(text):
             from IPython.display import display
 
-            from .stream_view import StreamView
+            from ..ui.stream_view import StreamView
 
             view = StreamView(tracker=tracker, lang=lang)
             display(view)
@@ -488,12 +543,12 @@ class AskMagics(Magics):
 def _thinking_hint(error: Exception, lang: str) -> str:
     """A reply that was all thinking (Ollama lets thinking models think unless told not to): name the switch."""
     reply = getattr(error, "message", None) if isinstance(error, EmptyReply) else None
-    return localized("ask.thinking_hint", lang) if reply is not None and blocks_of_type(reply, "thinking") else ""
+    return _say("ask.thinking_hint", lang) if reply is not None and blocks_of_type(reply, "thinking") else ""
 
 
 def _unchanged(session: AskSession, lang: str) -> str:
     count = session.exchanges
-    return localized("ask.unchanged_one" if count == 1 else "ask.unchanged_many", lang, count=count)
+    return _say("ask.unchanged_one" if count == 1 else "ask.unchanged_many", lang, count=count)
 
 
 def _parse(magic: Any, line: str, name: str) -> argparse.Namespace:
@@ -532,3 +587,15 @@ def load_ipython_extension(shell: Any) -> None:
     """
     if AskMagics.__name__ not in shell.magics_manager.registry:
         shell.register_magics(AskMagics)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """``%unload_ext ollama_anthropic_widgets``: close the usage panel of ``%ask_usage`` (the conversation and the
+    rows stay, so loading again goes on where it was).
+
+    Example:
+        >>> unload_ipython_extension(get_ipython())           # doctest: +SKIP
+    """
+    magics: AskMagics | None = shell.magics_manager.registry.get(AskMagics.__name__)
+    if magics is not None:
+        magics.session.tracker.close()

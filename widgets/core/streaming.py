@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import describe_error, one_line
+from .errors import ExplainedError, describe_error, one_line
 from .i18n import language, localized
 from .messages import cached_prompt_tokens, prompt_tokens
 from .messages import field_of as _get
@@ -134,7 +134,7 @@ class StreamResult:
                    duration_s=duration_s, model=_get(message, "model"), message_id=_get(message, "id"))
 
 
-class StreamInterrupted(Exception):
+class StreamInterrupted(ExplainedError):
     """A stream failed after it had started; nothing received so far is lost.
 
     ``partial_text`` is the text received before the failure, ``result`` the whole :class:`StreamResult` so far

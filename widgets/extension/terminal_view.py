@@ -18,7 +18,7 @@ characters other than newline and tab are replaced, so a reply cannot move the c
 
 Example:
     >>> import io
-    >>> from ollama_anthropic_widgets.terminal_view import TerminalView
+    >>> from ollama_anthropic_widgets.extension.terminal_view import TerminalView
     >>> out = io.StringIO()
     >>> view = TerminalView(out)
     >>> message = view.consume(client.messages.stream(                       # doctest: +SKIP
@@ -34,9 +34,9 @@ import warnings
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .i18n import language, localized
-from .render import footer_text, format_tool_input
-from .streaming import (
+from ..core.i18n import language, localized, localized_from
+from ..core.render import footer_text, format_tool_input
+from ..core.streaming import (
     DERIVED_EVENT_TYPES,
     Clock,
     StreamAccumulator,
@@ -49,7 +49,7 @@ from .streaming import (
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageTracker
+    from ..core.recorder import UsageRecorder
 
 __all__ = ["TerminalView"]
 
@@ -65,6 +65,18 @@ def printable(text: str) -> str:
         'ok�[2Jgone\\nnext\\tcolumnover'
     """
     return _CONTROL_CHARACTERS.sub("\N{REPLACEMENT CHARACTER}", text.replace("\r", ""))
+
+
+# The terminal view's words, in the kit's format (core/i18n.py).
+WORDS: dict[str, dict[str, str]] = {
+    "terminal.thinking": {"en": "[thinking] ", "zh": "[思考] "},
+    "terminal.thinking_length": {"en": " [{count:,} characters of thinking]", "zh": " [思考共 {count:,} 个字符]"},
+    "terminal.tool_call": {"en": "[tool call] {name} {input}", "zh": "[工具调用] {name} {input}"},
+}
+
+
+def _say(key: str, lang: str | None = None, /, **values: Any) -> str:
+    return localized_from(WORDS, key, lang, **values)
 
 
 class TerminalView:
@@ -85,7 +97,7 @@ class TerminalView:
         ''
     """
 
-    def __init__(self, out: TextIO | None = None, *, tracker: UsageTracker | None = None, thinking_chars: int = 200,
+    def __init__(self, out: TextIO | None = None, *, tracker: UsageRecorder | None = None, thinking_chars: int = 200,
                  dots_every: int = 200, flush_interval: float = 0.1, dim: bool | None = None,
                  clock: Clock = time.perf_counter, lang: str | None = None):
         self.out = out
@@ -226,7 +238,7 @@ class _Printer:
         self.open_block = block.type
         if block.type == "thinking":
             self.thinking_seen = 0
-            self.write_marked(localized("terminal.thinking", self.view.lang))
+            self.write_marked(_say("terminal.thinking", self.view.lang))
             self.thinking(getattr(block, "thinking", "") or "")
         elif block.type == "text":
             self.write(getattr(block, "text", "") or "")
@@ -236,7 +248,7 @@ class _Printer:
         if tools:
             tool = tools[-1]  # blocks arrive one after another: the one ending is the last begun
             self.newline()
-            self.write_marked(localized("terminal.tool_call", self.view.lang, name=tool["name"],
+            self.write_marked(_say("terminal.tool_call", self.view.lang, name=tool["name"],
                                         input=format_tool_input(tool["input"])))
             self.write("\n")
         self.close_block()
@@ -258,7 +270,7 @@ class _Printer:
     def close_block(self) -> None:
         """End the open block's line; a thinking block says how long it was."""
         if self.open_block == "thinking":
-            self.write_marked(localized("terminal.thinking_length", self.view.lang, count=self.thinking_seen))
+            self.write_marked(_say("terminal.thinking_length", self.view.lang, count=self.thinking_seen))
             self.write("\n")
         elif self.open_block == "text":
             self.newline()

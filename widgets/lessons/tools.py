@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .messages import blocks_of_type, field_of, text_of
+from ..core.messages import blocks_of_type, field_of, text_of
 
 ANSWERED = "answered"
 MAX_ITERATIONS = "max_iterations"

@@ -1,13 +1,17 @@
-"""The kit's own words, in English and Chinese: one table, one lookup.
+"""The kit's own words, in English and Chinese: a table per layer, one lookup.
 
 Every message a learner reads in the widgets and the connection check (a diagnosis and its fix, an error line, a
-status line, a label, a button caption) is an entry of :data:`MESSAGES`: a key, then the same sentence in each
-language of :data:`LANGUAGES`, with the same ``{placeholders}``. :func:`localized` picks one and fills it in.
+status line, a label, a button caption) is an entry of a table: a key, then the same sentence in each language of
+:data:`LANGUAGES`, with the same ``{placeholders}``. The core's and the widgets' words are :data:`MESSAGES`, here;
+the connection check's are ``lessons/doctor.py``'s ``WORDS``, ``%%ask``'s and the terminal view's are in their
+modules (a layer's words stay in its layer). :func:`localized` picks one and fills it in (:func:`localized_from` for
+another table).
 
 Which language: the ``lang`` argument of the widget or function (``"en"`` or ``"zh"``; a tag such as ``"zh-CN"``
-counts as ``"zh"``), else the ``OLLAMA_KIT_LANG`` environment variable (read by :func:`~.config.settings` with the
-other settings), else English. The operating system's locale is not consulted: a notebook server's locale says
-where it runs, not who reads it (Binder and most containers run in ``C.UTF-8`` whoever opens them).
+counts as ``"zh"``), else the ``OLLAMA_KIT_LANG`` environment variable (:func:`language_setting`, read at each
+lookup; ``settings().lang`` reports the same), else English. The operating system's locale is not consulted: a
+notebook server's locale says where it runs, not who reads it (Binder and most containers run in ``C.UTF-8``
+whoever opens them).
 
 Not in the table, on purpose: messages of exceptions that point at the calling code (a ``TypeError`` for a wrong
 argument, a ``ValueError`` for an invalid history or option), which are about code written in English and are
@@ -24,13 +28,16 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
 import string
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
+LANGUAGE_VARIABLE = "OLLAMA_KIT_LANG"  # the one setting the core reads (lessons/config.py lists it with the others)
 
 # Chinese characters and full-width punctuation. Between two of them Chinese puts no space; between one of them and
 # a Latin letter or digit the glossary asks for one (`使用 llava 等多模态模型`). Templates are written with that
@@ -39,124 +46,6 @@ _WIDE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u3000
 _FORMATTER = string.Formatter()
 
 MESSAGES: dict[str, dict[str, str]] = {
-    # -- the connection check (doctor.py) ----------------------------------------------------------------------
-    "doctor.ok": {
-        "en": "OK: {server} answers at {base_url} and model {model!r} replied.",
-        "zh": "正常：{base_url} 上的 {server} 有响应，模型 {model!r} 已回复。",
-    },
-    "doctor.problem_line": {"en": "PROBLEM: {problem}", "zh": "问题：{problem}"},
-    "doctor.fix_line": {"en": "FIX:     {fix}", "zh": "解决办法：{fix}"},
-    "doctor.models_line": {"en": "Models on this server: {models}", "zh": "该服务上的模型：{models}"},
-    "doctor.server_ollama": {"en": "Ollama", "zh": "Ollama"},
-    "doctor.server_llama_cpp": {"en": "llama.cpp's llama-server", "zh": "llama.cpp 的 llama-server"},
-    "doctor.server_anthropic": {"en": "Anthropic's API", "zh": "Anthropic 官方 API"},
-    "doctor.server_unknown": {"en": "an unknown server", "zh": "未知的服务"},
-    "doctor.server_looks_like": {"en": "server looks like {server}", "zh": "服务识别为 {server}"},
-    "doctor.start_ollama": {
-        "en": "start Ollama (`ollama serve`, or open the Ollama app)",
-        "zh": "启动 Ollama（运行 `ollama serve`，或打开 Ollama 应用）",
-    },
-    "doctor.start_in_clone": {
-        "en": "{start}, or run `make lab` in {root}, which starts the embedded engine when Ollama is not running",
-        "zh": "{start}；或者在 {root} 里运行 `make lab`：Ollama 没有运行时，它会启动内置引擎",
-    },
-    "doctor.start_from_wheel": {
-        "en": "{start}; no Ollama yet? install it from https://ollama.com and run `ollama pull {model}`. Without "
-              "Ollama: clone the kit's repository and run `make lab` there, which builds and starts an embedded "
-              "llama.cpp engine, then set OLLAMA_BASE_URL and OLLAMA_MODEL to what it prints",
-        "zh": "{start}。还没有 Ollama？从 https://ollama.com 安装，再运行 `ollama pull {model}`。不用 Ollama 的话："
-              "克隆控件包的仓库，在仓库里运行 `make lab`，它会构建并启动内置的 llama.cpp 引擎，然后按它打印的内容"
-              "设置 OLLAMA_BASE_URL 和 OLLAMA_MODEL",
-    },
-    "doctor.not_http": {"en": "{base_url!r} is not an http(s) URL", "zh": "{base_url!r} 不是 http(s) 地址"},
-    "doctor.not_http_fix": {
-        "en": "use a URL like http://localhost:11434 (set OLLAMA_BASE_URL)",
-        "zh": "使用 http://localhost:11434 这样的地址（通过环境变量 OLLAMA_BASE_URL 设置）",
-    },
-    "doctor.ends_with_v1": {
-        "en": "the base URL ends with /v1 ({base_url}); the Anthropic SDK appends /v1/messages itself, so it would "
-              "request {base_url}/v1/messages and get 404",
-        "zh": "接口地址以 /v1 结尾（{base_url}）：Anthropic SDK 会自己加上 /v1/messages，于是实际请求的是 "
-              "{base_url}/v1/messages，得到 404",
-    },
-    "doctor.ends_with_v1_fix": {
-        "en": "use base_url={root!r} (OpenAI's SDK is the one that wants /v1)",
-        "zh": "改用 base_url={root!r}（接口地址只到端口为止；要带 /v1 的是 OpenAI 的 SDK）",
-    },
-    "doctor.timeout": {
-        "en": "{base_url} did not answer within {timeout:g} s",
-        "zh": "{base_url} 在 {timeout:g} 秒内没有响应",
-    },
-    "doctor.timeout_fix": {
-        "en": "check that the host and port are right and that the server is not overloaded",
-        "zh": "检查主机名和端口是否正确，以及模型服务是否负载过高",
-    },
-    "doctor.nothing_answers": {
-        "en": "nothing answers at {base_url} ({reason})",
-        "zh": "{base_url} 上没有任何服务响应（{reason}）",
-    },
-    "doctor.nothing_answers_fix": {
-        "en": "check the host and port in OLLAMA_BASE_URL and that the server is running",
-        "zh": "检查 OLLAMA_BASE_URL 里的主机名和端口，并确认模型服务正在运行",
-    },
-    "doctor.ollama_too_old": {
-        "en": "Ollama {version} is older than 0.14.0, the first release with the Anthropic-compatible API "
-              "(POST /v1/messages)",
-        "zh": "Ollama {version} 版本过旧：Anthropic 兼容接口（POST /v1/messages）从 0.14.0 才开始提供",
-    },
-    "doctor.ollama_too_old_fix": {
-        "en": "upgrade Ollama (download the current release or `brew upgrade ollama`), then retry",
-        "zh": "升级 Ollama（下载最新版本，或运行 `brew upgrade ollama`），然后重试",
-    },
-    "doctor.model_not_pulled": {
-        "en": "model {model!r} is not pulled on this Ollama",
-        "zh": "这个 Ollama 上还没有拉取模型 {model!r}",
-    },
-    "doctor.model_not_pulled_fix": {
-        "en": "run `ollama pull {model}` (or set OLLAMA_MODEL to one of the models listed below)",
-        "zh": "运行 `ollama pull {model}`（或把 OLLAMA_MODEL 设为下面列出的某个模型）",
-    },
-    "doctor.post_failed": {
-        "en": "POST {base_url}/v1/messages failed ({error})",
-        "zh": "POST {base_url}/v1/messages 失败（{error}）",
-    },
-    "doctor.post_failed_fix": {
-        "en": "retry; if it persists, restart the server",
-        "zh": "重试；如果问题依旧，重启模型服务",
-    },
-    "doctor.unknown_model": {
-        "en": "the server does not know model {model!r} ({message})",
-        "zh": "模型服务上没有模型 {model!r}（{message}）",
-    },
-    "doctor.unknown_model_fix": {
-        "en": "pull it (`ollama pull {model}`) or set OLLAMA_MODEL to a model the server has",
-        "zh": "拉取这个模型（`ollama pull {model}`），或把 OLLAMA_MODEL 设为服务上已有的模型",
-    },
-    "doctor.no_messages_endpoint": {
-        "en": "{base_url} has no Anthropic-compatible endpoint: POST /v1/messages -> 404 ({message})",
-        "zh": "{base_url} 没有 Anthropic 兼容接口的端点：POST /v1/messages -> 404（{message}）",
-    },
-    "doctor.no_messages_endpoint_fix": {
-        "en": "point OLLAMA_BASE_URL at Ollama ≥ 0.14.0, llama-server, or another server that implements "
-              "Anthropic's Messages API",
-        "zh": "把 OLLAMA_BASE_URL 指向 Ollama ≥ 0.14.0、llama-server，或其他实现了 Anthropic Messages API 的服务",
-    },
-    "doctor.key_refused": {
-        "en": "the server refused the API key ({status}: {message})",
-        "zh": "模型服务拒绝了 API 密钥（{status}：{message}）",
-    },
-    "doctor.key_refused_fix": {
-        "en": "for Anthropic's API set ANTHROPIC_API_KEY; local servers accept any key",
-        "zh": "使用 Anthropic 官方 API 时请设置环境变量 ANTHROPIC_API_KEY；本地服务接受任意密钥",
-    },
-    "doctor.other_status": {
-        "en": "POST /v1/messages -> {status}: {message}",
-        "zh": "POST /v1/messages -> {status}：{message}",
-    },
-    "doctor.other_status_fix": {
-        "en": "read the server's message above; the server's log usually says more",
-        "zh": "看上面模型服务返回的信息；服务日志里通常有更多细节",
-    },
     # -- errors as one line (errors.py) --------------------------------------------------------------------------
     "errors.http_status": {
         "en": "HTTP {status} from the server: {message} — {hint}",
@@ -223,9 +112,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "footer.cached": {"en": " ({count} cached)", "zh": "（其中 {count} 个来自缓存）"},
     "footer.ttft": {"en": "TTFT {seconds:.2f} s", "zh": "首 token 延迟 {seconds:.2f} 秒"},
     "footer.rate": {"en": "{rate:.1f} tok/s", "zh": "{rate:.1f} tok/s"},
-    "terminal.thinking": {"en": "[thinking] ", "zh": "[思考] "},
-    "terminal.thinking_length": {"en": " [{count:,} characters of thinking]", "zh": " [思考共 {count:,} 个字符]"},
-    "terminal.tool_call": {"en": "[tool call] {name} {input}", "zh": "[工具调用] {name} {input}"},
     # -- the usage summary (render.py, magic.py) -----------------------------------------------------------------
     "usage.calls": {"en": "calls", "zh": "调用次数"},
     "usage.input_tokens": {"en": "input tokens", "zh": "输入 token"},
@@ -237,6 +123,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "usage.mean_rate": {"en": "mean output tok/s", "zh": "平均输出速度（tok/s）"},
     "usage.stop_reasons": {"en": "stop reasons", "zh": "停止原因"},
     "usage.broken_streams": {"en": "broken streams", "zh": "中断的流"},
+    "usage.chart_alt": {
+        "en": "Chart of token usage: input and output tokens per call with the running total, and output tokens per "
+              "second per call ({calls} calls, {total} tokens in all; the table beside it has the figures)",
+        "zh": "token 用量图：每次调用的输入和输出 token 及累计总数，以及每次调用的输出速度（共 {calls} 次调用、"
+              "{total} 个 token；数字见旁边的表格）",
+    },
     # -- images (images.py, render.py) ---------------------------------------------------------------------------
     "images.this_file": {"en": "This file", "zh": "这个文件"},
     "images.the_block": {"en": "the block", "zh": "这个块"},
@@ -319,6 +211,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "images.add_button": {"en": "Add images", "zh": "添加图片"},
     "images.clear_button": {"en": "Clear", "zh": "清除"},
     "images.clear_tooltip": {"en": "remove all images", "zh": "移除所有图片"},
+    "images.preview_alt": {"en": "preview of {name}", "zh": "{name} 的预览"},
     # -- the chat (chat.py, render.py) ---------------------------------------------------------------------------
     "chat.role_user": {"en": "You", "zh": "你"},
     "chat.role_assistant": {"en": "Assistant", "zh": "助手"},
@@ -379,52 +272,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chat.export_stopped": {"en": "{role} (stopped)", "zh": "{role}（已停止）"},
     "chat.export_thinking": {"en": "Thinking", "zh": "思考"},
     "chat.export_image": {"en": "image: {media_type}{size}", "zh": "图片：{media_type}{size}"},
-    # -- %%ask (magic.py) ----------------------------------------------------------------------------------------
-    "ask.failed": {"en": "%%ask failed: {error}", "zh": "%%ask 失败：{error}"},
-    "ask.stopped": {"en": "%%ask stopped: {error}", "zh": "%%ask 已停止：{error}"},
-    "ask.failed_detail": {"en": "{error}{hint} ({unchanged})", "zh": "{error}{hint}（{unchanged}）"},
-    "ask.stopped_detail": {"en": "the partial reply is not kept; {unchanged}", "zh": "未保留这部分回复；{unchanged}"},
-    "ask.thinking_hint": {"en": " Or ask with --thinking off.", "zh": "也可以加上 --thinking off 再问。"},
-    "ask.unchanged_one": {
-        "en": "nothing was added to the conversation: {count} exchange",
-        "zh": "对话没有变化：仍是 {count} 轮",
-    },
-    "ask.unchanged_many": {
-        "en": "nothing was added to the conversation: {count} exchanges",
-        "zh": "对话没有变化：仍是 {count} 轮",
-    },
-    "ask.empty_cell": {
-        "en": "%%ask: the cell is empty — write the question below the %%ask line",
-        "zh": "%%ask：单元格是空的——请在 %%ask 这一行下面写下问题",
-    },
-    "ask.text_needs_cell": {
-        "en": "%ask: --text goes with a question: put it on a %%ask cell's first line",
-        "zh": "%ask：--text 要和问题一起用：请把它写在 %%ask 单元格的第一行",
-    },
-    "ask.describe": {
-        "en": "%%ask: {where} · model {model} · max_tokens {max_tokens} · thinking: {thinking} · {system}",
-        "zh": "%%ask：{where} · 模型 {model} · max_tokens {max_tokens} · 思考：{thinking} · {system}",
-    },
-    "ask.new_conversation": {"en": "new conversation", "zh": "新对话"},
-    "ask.exchanges_one": {"en": "{count} exchange so far", "zh": "已有 {count} 轮"},
-    "ask.exchanges_many": {"en": "{count} exchanges so far", "zh": "已有 {count} 轮"},
-    "ask.thinking_on": {"en": "on", "zh": "开"},
-    "ask.thinking_off": {"en": "off", "zh": "关"},
-    "ask.thinking_default": {"en": "server default", "zh": "由服务决定"},
-    "ask.system": {"en": "system: {system!r}", "zh": "系统提示：{system!r}"},
-    "ask.no_system": {"en": "no system prompt", "zh": "没有系统提示"},
-    "ask.no_usage": {"en": "no %%ask replies recorded yet", "zh": "还没有记录到 %%ask 的回复"},
-    "ask.usage_calls_one": {
-        "en": "{count} call · {input} in{unknown} / {output} out tokens ({total} in all)",
-        "zh": "{count} 次调用 · 输入 {input}{unknown} / 输出 {output} token（共 {total}）",
-    },
-    "ask.usage_calls_many": {
-        "en": "{count} calls · {input} in{unknown} / {output} out tokens ({total} in all)",
-        "zh": "{count} 次调用 · 输入 {input}{unknown} / 输出 {output} token（共 {total}）",
-    },
-    "ask.usage_mean_ttft": {"en": "mean TTFT {seconds:.2f} s", "zh": "平均首 token 延迟 {seconds:.2f} 秒"},
-    "ask.usage_mean_rate": {"en": "mean {rate:.1f} tok/s", "zh": "平均 {rate:.1f} tok/s"},
-    "ask.usage_stop_reasons": {"en": "stop reasons: {reasons}", "zh": "停止原因：{reasons}"},
 }
 
 
@@ -453,9 +300,28 @@ def language(lang: str | None = None, environ: Mapping[str, str] | None = None) 
     """
     if lang is not None:
         return normalize_language(lang)
-    from .config import settings  # here: config reads the setting and calls normalize_language above
+    return language_setting(environ)
 
-    return settings(environ).lang
+
+def language_setting(environ: Mapping[str, str] | None = None) -> str:
+    """The ``OLLAMA_KIT_LANG`` setting as ``"en"`` or ``"zh"`` (``environ`` defaults to ``os.environ``).
+
+    Unset means English, and so does a language the kit does not speak, after a warning: a setting must not break
+    the connection check it would have to be diagnosed with. Read here, on its own, at every lookup: a notebook may
+    set the variable at any time, and no other setting is needed to pick a language.
+
+    Example:
+        >>> language_setting({"OLLAMA_KIT_LANG": "zh_CN.UTF-8"}), language_setting({})
+        ('zh', 'en')
+    """
+    value = (os.environ if environ is None else environ).get(LANGUAGE_VARIABLE)
+    if not value or not value.strip():
+        return DEFAULT_LANGUAGE
+    try:
+        return normalize_language(value)
+    except ValueError as error:
+        warnings.warn(f"{LANGUAGE_VARIABLE}={value!r} is ignored: {error}; the kit speaks English", stacklevel=3)
+        return DEFAULT_LANGUAGE
 
 
 def localized(key: str, lang: str | None = None, /, **values: Any) -> str:
@@ -464,22 +330,23 @@ def localized(key: str, lang: str | None = None, /, **values: Any) -> str:
     In Chinese, the space written around a placeholder goes away where the value next to it is Chinese too.
 
     Example:
-        >>> localized("doctor.server_looks_like", "zh", server="Ollama 0.15.2")
-        '服务识别为 Ollama 0.15.2'
-        >>> localized("doctor.server_looks_like", "zh", server=localized("doctor.server_unknown", "zh"))
-        '服务识别为未知的服务'
+        >>> localized("images.looks_like", "zh", kind="PDF 文档")
+        '不是图片（开头的字节看起来是 PDF 文档）'
+        >>> localized("images.looks_like", "zh", kind="网页")
+        '不是图片（开头的字节看起来是网页）'
     """
-    return localized_in(MESSAGES, key, lang, **values)
+    return localized_from(MESSAGES, key, lang, **values)
 
 
-def localized_in(table: Mapping[str, Mapping[str, str]], key: str, lang: str | None = None, /, **values: Any) -> str:
-    """Like :func:`localized`, from another table shaped like :data:`MESSAGES`: words that belong to the
-    repository rather than to the kit (the lessons' exercises) keep their own table and the kit's one lookup.
+def localized_from(table: Mapping[str, Mapping[str, str]], key: str, lang: str | None = None, /,
+                   **values: Any) -> str:
+    """:func:`localized` for words kept outside this table, in one shaped like :data:`MESSAGES`: another layer's,
+    where they are used (the connection check's in ``lessons/doctor.py``, ``%%ask``'s in ``extension/magic.py``),
+    or the repository's (the lessons' exercises, which are not part of the kit).
 
     Example:
-        >>> table = {"greeting": {"en": "Hello {name}.", "zh": "你好，{name}。"}}
-        >>> localized_in(table, "greeting", "zh", name="小明"), localized_in(table, "greeting", "en", name="Ming")
-        ('你好，小明。', 'Hello Ming.')
+        >>> localized_from({"hello": {"en": "Hello {name}", "zh": "你好，{name}"}}, "hello", "zh", name="小明")
+        '你好，小明'
     """
     lang = language(lang)
     entry = table[key]

@@ -7,6 +7,7 @@ Every widget and report in the kit shows a failure the same way, from here:
   model server at http://localhost:11434 (ConnectError: ...)``), no advice: for tables such as the probe's;
 - :func:`describe_error`: the summary plus what to try, for a learner looking at a failed call;
 - :func:`one_line`: any text on one line (whitespace runs collapsed), cut to a length;
+- :class:`ExplainedError`: a base for errors whose message already says what to do;
 - :class:`OneLineTraceback`: a mixin for the kit's exceptions that IPython should show as one line, not a stack.
 
 ``anthropic`` is imported only when an error is described, so importing this module stays cheap. ``lang`` (``"en"``
@@ -46,6 +47,16 @@ class OneLineTraceback:
 
     def _render_traceback_(self) -> list[str]:
         return [self.traceback_line()]
+
+
+class ExplainedError(Exception):
+    """An error whose message already says what happened and what to do (``StreamInterrupted`` is one):
+    :func:`error_summary` and :func:`describe_error` show it as it is, on one line.
+
+    Example:
+        >>> describe_error(ExplainedError("stream interrupted after 3 characters: send it again"))
+        'stream interrupted after 3 characters: send it again'
+    """
 
 
 def one_line(text: Any, limit: int = ONE_LINE_LIMIT) -> str:
@@ -101,8 +112,6 @@ def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: st
     """
     import anthropic  # here, not at module level: keeps `import ollama_anthropic_widgets` cheap
 
-    from .streaming import StreamInterrupted
-
     if isinstance(error, anthropic.APIStatusError):
         return one_line(f"HTTP {error.status_code}: {server_message(error)}", limit)
     if isinstance(error, anthropic.APIConnectionError):
@@ -118,7 +127,7 @@ def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: st
         key = "errors.timed_out_at" if timed_out else "errors.dropped_at" if _dropped(error) else \
             "errors.unreachable_at"
         return one_line(localized(key, lang, url=url, cause=why), limit)
-    if isinstance(error, StreamInterrupted):  # its message already says what happened and what to do
+    if isinstance(error, ExplainedError):
         return one_line(str(error), limit)
     return one_line(f"{type(error).__name__}: {error}", limit)
 

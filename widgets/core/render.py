@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -320,7 +321,7 @@ def footer_text(result: Any, lang: str | None = None) -> str:
     ``result`` is a :class:`~.streaming.StreamResult` (or anything with the same attributes).
 
     Example:
-        >>> from ollama_anthropic_widgets.streaming import StreamResult
+        >>> from ollama_anthropic_widgets.core.streaming import StreamResult
         >>> result = StreamResult(stop_reason="end_turn", input_tokens=12, output_tokens=200, ttft_s=0.128,
         ...                       output_tokens_per_s=95.31)
         >>> footer_text(result, "en")
@@ -395,7 +396,7 @@ def render_usage_summary(summary: Mapping[str, Any], lang: str | None = None) ->
     """A usage summary (``UsageTracker.summary()``) as a two-column table; every value escaped.
 
     Example:
-        >>> from ollama_anthropic_widgets.usage import summarize
+        >>> from ollama_anthropic_widgets.core.usage import summarize
         >>> summary = summarize([{"input_tokens": 3, "output_tokens": 4}])
         >>> "<td>calls</td><td>1</td>" in render_usage_summary(summary, "en")
         True
@@ -434,6 +435,46 @@ def render_table(caption: str, columns: Sequence[str], rows: Sequence[Mapping[st
                    for row in rows)
     return (f'<table class="oaw-table"><caption>{html.escape(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+# -- pictures the kit draws itself: the usage chart, the upload's previews ------------------------------------------
+
+PICTURE_CSS = """
+.oaw-chart { display: block; max-width: 640px; width: 100%; height: auto; }
+.oaw-preview { display: inline-block; margin: 0 8px 4px 0; vertical-align: top; }
+.oaw-preview img { display: block; max-width: 160px; max-height: 160px; object-fit: contain; }
+.oaw-preview figcaption { max-width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+"""
+PICTURE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
+def render_picture(data: bytes, media_type: str, alt: str, *, css_class: str | None = "oaw-chart") -> str:
+    """An ``<img>`` of picture bytes the kit made or checked, with its text alternative (escaped).
+
+    The bytes travel base64-encoded in a ``data:`` URL (letters, digits, ``+/=``: nothing that could end the
+    attribute), for one of four picture types; anything else raises ``ValueError``. ``alt`` is what a screen reader
+    says instead of the picture.
+
+    Example:
+        >>> render_picture(b"GIF89a", "image/gif", 'a "chart"')
+        '<img class="oaw-chart" alt="a &quot;chart&quot;" src="data:image/gif;base64,R0lGODlh">'
+    """
+    if media_type not in PICTURE_TYPES:
+        raise ValueError(f"not a picture type the kit shows: {media_type!r}")
+    encoded = base64.b64encode(bytes(data)).decode("ascii")
+    classes = f' class="{html.escape(css_class)}"' if css_class else ""
+    return f'<img{classes} alt="{html.escape(alt)}" src="data:{media_type};base64,{encoded}">'
+
+
+def render_upload_preview(data: bytes, media_type: str, name: str, lang: str | None = None) -> str:
+    """An uploaded image's preview (a small picture) captioned with its file name, both escaped.
+
+    Example:
+        >>> render_upload_preview(b"GIF89a", "image/gif", "<cat>.gif", "en")  # doctest: +ELLIPSIS
+        '<figure class="oaw-preview"><img alt="preview of &lt;cat&gt;.gif" src="data:image/gif;base64,R0lGODlh">...'
+    """
+    picture = render_picture(data, media_type, localized("images.preview_alt", lang, name=name), css_class=None)
+    return f'<figure class="oaw-preview">{picture}<figcaption>{html.escape(name)}</figcaption></figure>'
 
 
 # -- image upload ---------------------------------------------------------------------------------------------

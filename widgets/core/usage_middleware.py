@@ -1,4 +1,4 @@
-"""Client instrumentation: an SDK middleware that records every Messages call of a client into a UsageTracker.
+"""Client instrumentation: an SDK middleware that records every Messages call of a client into a usage tracker.
 
 ``UsageTracker.watch(client)`` returns ``client.with_middleware(UsageMiddleware(tracker))``: a copy of the client
 (same connection pool, same settings) carrying this middleware — the SDK's public hook (``anthropic.Middleware``,
@@ -22,7 +22,7 @@ adds one row. Calls made through ``with_streaming_response`` are not recorded (t
 
 Example:
     >>> from anthropic import Anthropic
-    >>> from ollama_anthropic_widgets.usage import UsageTracker
+    >>> from ollama_anthropic_widgets import UsageTracker
     >>> tracker = UsageTracker()
     >>> client = Anthropic(base_url="http://localhost:11434", api_key="ollama")
     >>> watched = client.with_middleware(UsageMiddleware(tracker, label="lesson 08"))
@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,7 @@ from .streaming import StreamAccumulator, StreamResult
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageTracker
+    from .recorder import UsageRecorder
 
 # The SDK marks `.with_streaming_response` calls with this request header: their body is the caller's to read.
 _RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
@@ -148,12 +149,15 @@ class MeteredBody(httpx2.SyncByteStream, httpx2.AsyncByteStream):
 class UsageMiddleware(Middleware):
     """Records every successful ``POST /v1/messages`` of the client it is attached to into ``tracker``.
 
+    A tracker that fails to record (a chart that cannot be drawn, say) gives a warning: the call itself, and the
+    reply the caller is reading, go on untouched.
+
     Example:
-        >>> from ollama_anthropic_widgets.usage import UsageTracker
+        >>> from ollama_anthropic_widgets import UsageTracker
         >>> middleware = UsageMiddleware(UsageTracker(), label="demo")
     """
 
-    def __init__(self, tracker: UsageTracker, label: str = ""):
+    def __init__(self, tracker: UsageRecorder, label: str = ""):
         self.tracker, self.label = tracker, label
 
     def _applies(self, request: APIRequest) -> bool:
@@ -187,7 +191,11 @@ class UsageMiddleware(Middleware):
         return False
 
     def _record(self, result: StreamResult | Message, latency_s: float | None = None) -> None:
-        self.tracker.record(result, latency_s=latency_s, label=self.label)
+        try:
+            self.tracker.record(result, latency_s=latency_s, label=self.label)
+        except Exception as error:
+            warnings.warn(f"UsageTracker.watch: this call could not be recorded ({error!r}); the reply is unaffected",
+                          stacklevel=2)
 
     def handle(self, request: APIRequest, call_next: CallNext) -> APIResponse[Any]:
         if not self._applies(request):

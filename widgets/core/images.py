@@ -21,15 +21,11 @@ import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import ipywidgets
-import traitlets
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .i18n import LANGUAGES, language, localized
-from .render import render_upload_status
-from .stylesheet import Stylesheet
+from .i18n import language, localized
 
 DEFAULT_MAX_SIDE = 1568
 DEFAULT_MAX_BYTES = 5_000_000
@@ -267,6 +263,44 @@ def prepare_image(data: bytes, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int 
     return encoded, out_type, image.size
 
 
+PREVIEW_SIDE = 320  # an upload shows previews at most 160 px wide: twice that stays sharp on a high-DPI screen
+
+
+class PreparedUpload(NamedTuple):
+    """One uploaded file, ready: the block to send, the line that reports it, and a small preview to show (a PNG, or a
+    JPEG for a JPEG: :data:`PREVIEW_SIDE` px at most), so the page never carries the whole image twice."""
+
+    block: dict[str, Any]
+    line: str
+    preview: bytes
+    preview_type: str
+
+
+def prepare_upload(name: str, content: Any, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
+                   *, lang: str | None = None) -> PreparedUpload:
+    """An uploaded file (its name and bytes) checked and shrunk by :func:`prepare_image`, as an image block and the
+    line an upload shows for it; raises :class:`ImageRejected` as ``prepare_image`` does.
+
+    Example:
+        >>> buffer = io.BytesIO()
+        >>> sample_image().save(buffer, "PNG")
+        >>> upload = prepare_upload("shapes.png", buffer.getvalue(), lang="en")
+        >>> upload.line.split(",")[0], upload.block["source"]["media_type"], Image.open(io.BytesIO(upload.preview)).size
+        ('shapes.png: 400×300 PNG', 'image/png', (320, 240))
+    """
+    lang = language(lang)
+    data, media_type, (width, height) = prepare_image(bytes(content), max_side, max_bytes, name=name, lang=lang)
+    line = localized("images.accepted_line", lang, name=name, width=width, height=height,
+                     format=_DISPLAY[media_type], size=_size(len(data), lang))
+    preview = Image.open(io.BytesIO(data))  # checked by prepare_image: decodes; an animation shows its first frame
+    if preview.format == "JPEG":
+        preview.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    preview_format = "JPEG" if media_type == "image/jpeg" else "PNG"
+    return PreparedUpload(_block(data, media_type), line, _encode(preview, preview_format),
+                          f"image/{preview_format.lower()}")
+
+
 def _block(data: bytes, media_type: str) -> dict[str, Any]:
     return {"type": "image",
             "source": {"type": "base64", "media_type": media_type, "data": base64.b64encode(data).decode("ascii")}}
@@ -353,98 +387,3 @@ def sample_image() -> Image.Image:
     draw.text((110, 255), "red circle", fill="black", font=font, anchor="mm")
     draw.text((295, 255), "blue square", fill="black", font=font, anchor="mm")
     return picture
-
-
-class ImageUpload(ipywidgets.VBox):
-    """A file picker for images, with previews: every accepted file becomes an image block.
-
-    Files are checked and shrunk by :func:`prepare_image` (``max_side``, ``max_bytes`` apply to later uploads).
-    A rejected file shows its reason in ``error`` (and on screen); images accepted earlier stay.
-    ``stylesheet=False`` leaves out the kit's stylesheet, for an upload inside a kit widget that carries it.
-    ``lang`` (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting) is the language of its captions and
-    messages.
-
-    Example:
-        >>> upload = ImageUpload()
-        >>> ImageUpload(lang="zh").clear_button.description
-        '清除'
-        >>> upload                                          # doctest: +SKIP
-        >>> message = user_message("Describe these", upload.blocks)  # doctest: +SKIP
-    """
-
-    max_side = traitlets.Int(DEFAULT_MAX_SIDE, help="long side, in pixels, above which images are shrunk")
-    max_bytes = traitlets.Int(DEFAULT_MAX_BYTES, help="largest accepted size after processing, in bytes")
-    error = traitlets.Unicode("", help="why the last upload's rejected files were rejected ('' if none)")
-    lang = traitlets.Enum(LANGUAGES, default_value="en", help="language of the captions and messages")
-
-    def __init__(self, *, max_side: int = DEFAULT_MAX_SIDE, max_bytes: int = DEFAULT_MAX_BYTES,
-                 description: str | None = None, stylesheet: bool = True, lang: str | None = None, **kwargs: Any):
-        _check_limits(max_side, max_bytes)
-        lang = language(lang)
-        self._description = description  # None: the caption of the moment's language
-        self.picker = ipywidgets.FileUpload(accept="image/*", multiple=True,
-                                            description=description or localized("images.add_button", lang))
-        self.clear_button = ipywidgets.Button(description=localized("images.clear_button", lang), icon="trash",
-                                              tooltip=localized("images.clear_tooltip", lang),
-                                              layout=ipywidgets.Layout(width="auto"))
-        self.status = ipywidgets.HTML()
-        self.previews = ipywidgets.HBox(layout=ipywidgets.Layout(flex_flow="row wrap"))
-        self._blocks: list[dict[str, Any]] = []
-        children = [ipywidgets.HBox([self.picker, self.clear_button]), self.status, self.previews]
-        if stylesheet:  # False inside a kit widget that already carries it (ChatWidget)
-            children.insert(0, Stylesheet())
-        super().__init__(children=children, max_side=max_side, max_bytes=max_bytes, lang=lang, **kwargs)
-        self.picker.observe(self._on_files, "value")
-        self.clear_button.on_click(lambda _button: self.clear())
-
-    @property
-    def blocks(self) -> list[dict[str, Any]]:
-        """The accepted images as Anthropic image blocks, in upload order (a new list each time)."""
-        return list(self._blocks)
-
-    def clear(self) -> None:
-        """Forget every image and message."""
-        self._blocks = []
-        self.previews.children = ()
-        self.error = ""
-        self.status.value = ""
-
-    def _on_files(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
-            return
-        unnamed = localized("images.this_file", self.lang)
-        accepted, rejected = self._add_files([(str(file.get("name") or unnamed), file.get("content") or b"")
-                                              for file in files])
-        self._show(accepted, rejected)
-        self.picker.value = ()  # so the button counter resets and the same file can be chosen again
-
-    def _add_files(self, files: list[tuple[str, Any]]) -> tuple[list[str], list[str]]:
-        accepted, rejected = [], []
-        for name, content in files:
-            try:
-                data, media_type, (width, height) = prepare_image(bytes(content), self.max_side, self.max_bytes,
-                                                                  name=name, lang=self.lang)
-            except ImageRejected as error:
-                rejected.append(str(error))
-                continue
-            self._blocks.append(_block(data, media_type))
-            subtype = media_type.split("/")[1]
-            preview = ipywidgets.Image(value=data, format=subtype, layout=ipywidgets.Layout(
-                max_width="160px", max_height="160px", object_fit="contain"))
-            caption = ipywidgets.Label(name, layout=ipywidgets.Layout(max_width="160px"))
-            self.previews.children = (*self.previews.children, ipywidgets.VBox([preview, caption]))
-            accepted.append(localized("images.accepted_line", self.lang, name=name, width=width, height=height,
-                                      format=_DISPLAY[media_type], size=_size(len(data), self.lang)))
-        return accepted, rejected
-
-    def _show(self, accepted: list[str], rejected: list[str]) -> None:
-        self.error = "\n".join(rejected)
-        self.status.value = render_upload_status(accepted, rejected, len(self._blocks), self.lang)
-
-    @traitlets.observe("lang")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
-    def _lang_changed(self, change: dict[str, Any]) -> None:
-        lang = change["new"]
-        self.picker.description = self._description or localized("images.add_button", lang)
-        self.clear_button.description = localized("images.clear_button", lang)
-        self.clear_button.tooltip = localized("images.clear_tooltip", lang)

@@ -45,9 +45,9 @@ from typing import Any
 import anthropic
 import httpx2
 
-from .errors import error_summary, one_line
-from .messages import field_of as _get
-from .messages import prompt_tokens
+from ..core.errors import error_summary, one_line
+from ..core.messages import field_of as _get
+from ..core.messages import prompt_tokens
 
 OUTCOMES = ("works", "partial", "ignored", "inconclusive", "error")
 PROBE_MAX_TOKENS = 16
@@ -401,7 +401,7 @@ class ProbeReport:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        from .render import render_table, stylesheet_html
+        from ..core.render import render_table, stylesheet_html
 
         return stylesheet_html() + render_table(self._title(), self.columns, self.rows)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets
 
-from .render import stylesheet_html
+from ..core.render import stylesheet_html
 
 
 class Stylesheet(ipywidgets.HTML):

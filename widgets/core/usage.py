@@ -19,15 +19,14 @@ Each call becomes one row (a dict) with these columns:
 ==========================  ===============================================================================
 
 Example:
-    >>> from ollama_anthropic_widgets import UsageTracker
-    >>> tracker = UsageTracker()
-    >>> client = tracker.watch(client)          # doctest: +SKIP
-    >>> tracker.summary()["calls"]         # every create/stream call of ``client`` now adds a row
-    0
+    >>> row = row_from_message({"model": "m", "usage": {"input_tokens": 12, "output_tokens": 30}}, latency_s=1.5)
+    >>> summarize([row])["total_tokens"]
+    42
 
-The other jobs live in their own modules, loaded on first use: the chart in ``usage_chart`` (matplotlib), the
-live panel in ``usage_panel`` (a widget), and ``watch()``'s client instrumentation in ``usage_middleware`` (the
-SDK's middleware hook; streams are read by the kit's one stream parser, ``StreamAccumulator``).
+This module is the core's part: rows, totals and CSV (what a tracker must offer is :mod:`.recorder`). The tracker
+itself is ``ui.usage_tracker.UsageTracker`` (it makes the chart, ``ui.usage_chart``, and the live panel,
+``ui.usage_panel``); ``watch()``'s client instrumentation is ``core.usage_middleware`` (the SDK's middleware hook;
+streams are read by the kit's one stream parser, ``StreamAccumulator``).
 """
 
 from __future__ import annotations
@@ -36,24 +35,13 @@ import csv
 import io
 import math
 import os
-import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import traitlets
+from typing import Any
 
 from .messages import cached_prompt_tokens, prompt_tokens
 from .messages import field_of as _get
 from .streaming import tokens_per_second
-
-if TYPE_CHECKING:  # pragma: no cover
-    from anthropic import Anthropic, AsyncAnthropic
-    from matplotlib.figure import Figure
-
-    from .usage_panel import UsagePanel
-
-_Client = TypeVar("_Client", "Anthropic", "AsyncAnthropic")
 
 COLUMNS = ("call", "label", "model", "input_tokens", "cached_input_tokens", "output_tokens", "stop_reason",
            "latency_s", "ttft_s", "output_tokens_per_s", "streamed", "error")
@@ -160,123 +148,3 @@ def rows_to_csv(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str] 
         with open(path, "w", encoding="utf-8", newline="") as file:
             file.write(text)
     return text
-
-
-class UsageTracker(traitlets.HasTraits):
-    """Collects one usage row per model call; see the module docstring for the columns and for ``watch``.
-
-    ``calls`` (a trait: observe it) is the number of rows recorded so far.
-
-    Example:
-        >>> tracker = UsageTracker()
-        >>> row = tracker.record({"model": "m", "stop_reason": "end_turn",
-        ...                       "usage": {"input_tokens": 12, "output_tokens": 30}}, latency_s=0.5, label="hi")
-        >>> tracker.summary()["total_tokens"]
-        42
-    """
-
-    calls = traitlets.Int(0, read_only=True, help="number of rows recorded")
-
-    def __init__(self, **kwargs: Any):
-        super().__init__(**kwargs)  # type: ignore[no-untyped-call, unused-ignore]  # untyped in traitlets < 5.10
-        self._rows: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        """The rows so far, as a list of new dicts (editing them does not change the tracker)."""
-        with self._lock:
-            return [dict(row) for row in self._rows]
-
-    def record(self, message_or_stream_result: Any, *, latency_s: float | None = None,
-               ttft_s: float | None = None, label: str = "") -> dict[str, Any]:
-        """Add one call: a ``Message`` or a ``StreamResult`` (see :func:`row_from_message`); returns the row.
-
-        Example:
-            >>> tracker = UsageTracker()
-            >>> tracker.record({"usage": {"input_tokens": 3, "output_tokens": 5}})["call"]
-            1
-        """
-        row = row_from_message(message_or_stream_result, latency_s=latency_s, ttft_s=ttft_s, label=label)
-        with self._lock:
-            row["call"] = len(self._rows) + 1
-            self._rows.append(row)
-            count = len(self._rows)
-        self.set_trait("calls", count)  # type: ignore[no-untyped-call, unused-ignore]  # untyped in traitlets < 5.10
-        return dict(row)
-
-    def clear(self) -> None:
-        """Forget every row."""
-        with self._lock:
-            self._rows = []
-        self.set_trait("calls", 0)  # type: ignore[no-untyped-call, unused-ignore]  # untyped in traitlets < 5.10
-
-    def summary(self) -> dict[str, Any]:
-        """Totals: calls, input/output/total tokens, latency, mean TTFT and tok/s, stop reasons."""
-        return summarize(self.rows)
-
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The rows as CSV text; also written to ``path`` when one is given.
-
-        Example:
-            >>> UsageTracker().to_csv().startswith("call,label,model")
-            True
-        """
-        return rows_to_csv(self.rows, path)
-
-    def chart(self) -> Figure:
-        """A matplotlib ``Figure``: stacked input/output bars per call, cumulative line, tok/s panel.
-
-        Example:
-            >>> UsageTracker().chart()                  # doctest: +SKIP
-        """
-        from .usage_chart import show_figures_as_images, usage_figure
-
-        figure = usage_figure(self.rows)
-        show_figures_as_images()
-        return figure
-
-    def widget(self, *, min_interval_s: float = 0.5, stylesheet: bool = True, lang: str | None = None) -> UsagePanel:
-        """A live panel (summary table + chart) that follows this tracker; see :class:`~.usage_panel.UsagePanel`.
-
-        ``stylesheet=False`` inside a kit widget that already carries the kit's stylesheet; ``lang`` is the language
-        of the table's labels (``"en"`` or ``"zh"``; default: the ``OLLAMA_KIT_LANG`` setting).
-
-        Example:
-            >>> panel = UsageTracker().widget()
-            >>> panel                                   # doctest: +SKIP
-        """
-        from .usage_panel import UsagePanel
-
-        return UsagePanel(self, min_interval_s=min_interval_s, stylesheet=stylesheet, lang=lang)
-
-    def watch(self, client: _Client, *, label: str = "") -> _Client:
-        """A copy of ``client`` (``Anthropic`` or ``AsyncAnthropic``) whose every Messages call is recorded.
-
-        Works for ``messages.create`` and ``messages.stream`` (and ``create(stream=True)``); rows get ``label``.
-
-        Example:
-            >>> from anthropic import Anthropic
-            >>> tracker = UsageTracker()
-            >>> client = tracker.watch(Anthropic(base_url="http://localhost:11434", api_key="ollama"))
-        """
-        with_middleware = getattr(client, "with_middleware", None)
-        if with_middleware is None:
-            raise TypeError(f"watch() needs an anthropic 2.x client (Anthropic or AsyncAnthropic), "
-                            f"not {type(client).__name__}")
-        from .usage_middleware import UsageMiddleware  # here: it imports anthropic, which only watch() needs
-
-        return client.with_middleware(UsageMiddleware(self, label))
-
-
-_MOVED = {"usage_figure": "usage_chart", "figure_png": "usage_chart", "UsagePanel": "usage_panel"}
-
-
-def __getattr__(name: str) -> Any:
-    """The chart and panel names this module exported before they got modules of their own, loaded on first use."""
-    module_name = _MOVED.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{module_name}", __package__), name)

@@ -11,11 +11,10 @@ import ipywidgets as widgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 from traitlets import Bool, Enum, Float, Int, Unicode, observe
 
-from .html_parts import HTMLParts
-from .i18n import LANGUAGES, language, localized
-from .incremental import IncrementalHTML
-from .render import render_footer, render_tool_uses, thinking_title
-from .streaming import (
+from ..core.i18n import LANGUAGES, language, localized
+from ..core.incremental import IncrementalHTML
+from ..core.render import render_footer, render_tool_uses, thinking_title
+from ..core.streaming import (
     DERIVED_EVENT_TYPES,
     Clock,
     StreamAccumulator,
@@ -26,12 +25,14 @@ from .streaming import (
     interruption_message,
     message_from_result,
 )
+from .closing import close_all
+from .html_parts import HTMLParts
 from .stylesheet import Stylesheet
 
 if TYPE_CHECKING:  # pragma: no cover
     from anthropic.types import Message
 
-    from .usage import UsageTracker
+    from ..core.recorder import UsageRecorder
 
 __all__ = ["StreamView"]
 
@@ -89,8 +90,9 @@ class StreamView(widgets.VBox):
     Model output is untrusted: every HTML value comes from :mod:`.render` (escaped or safe Markdown).
     While streaming, each message to the browser buys a pause of ``update_interval`` (so ≈14 messages a second,
     leaving room in any second for the final push, and far below Jupyter's limits however fast the tokens come),
-    rendering takes at most ``busy_fraction`` of the time, and the final state is always pushed complete. Traits
-    follow the same rhythm; ``frontend_updates`` counts the messages that changed the page. ``ttft_s`` is measured
+    rendering takes at most ``busy_fraction`` of the time, and the final state is always pushed complete (both are
+    the throttle's settings, given at construction: tests and benchmarks turn it off with ``0``). Traits follow
+    the same rhythm. ``ttft_s`` is measured
     from the request when ``consume`` enters the stream itself, from the ``consume`` call for an entered stream.
 
     **What reaches the browser grows linearly with the reply**, not with its square: text and thinking are shown
@@ -116,14 +118,11 @@ class StreamView(widgets.VBox):
     ttft_s = Float(None, allow_none=True, help="Seconds to the first content delta (see the class docstring).")
     output_tokens_per_s = Float(None, allow_none=True)
     markdown = Bool(True, help="Render text as (safe) Markdown; False shows it as escaped plain text.")
-    update_interval = Float(0.07, help="Seconds of pause bought by each message to the browser (the throttle).")
-    busy_fraction = Float(0.05, help="Largest share of the time spent re-rendering while streaming.")
-    frontend_updates = Int(0, help="How many messages that change the page were sent to the browser so far.")
     lang = Enum(LANGUAGES, default_value="en", help="Language of the view's own words (footer, status, errors).")
 
     children: tuple[widgets.Widget, ...]  # the Box trait, declared for the checker (ipywidgets has no type hints)
 
-    def __init__(self, *, markdown: bool = True, tracker: UsageTracker | None = None, update_interval: float = 0.07,
+    def __init__(self, *, markdown: bool = True, tracker: UsageRecorder | None = None, update_interval: float = 0.07,
                  busy_fraction: float = 0.05, clock: Clock = time.perf_counter, stylesheet: bool = True,
                  lang: str | None = None, **kwargs: Any):
         self._text_incremental = IncrementalHTML(markdown=markdown)
@@ -142,10 +141,11 @@ class StreamView(widgets.VBox):
         self._stylesheet = Stylesheet(layout=self._leaf_layout, style=self._leaf_style) if stylesheet else None
         if self._stylesheet is not None:
             children.insert(0, self._stylesheet)
-        super().__init__(children=children, markdown=markdown, update_interval=update_interval,
-                         busy_fraction=busy_fraction, lang=language(lang), _dom_classes=("oaw-stream",), **kwargs)
+        super().__init__(children=children, markdown=markdown, lang=language(lang), _dom_classes=("oaw-stream",),
+                         **kwargs)
         self.tracker = tracker
-        self.clock = clock
+        self._clock = clock
+        self._throttle_settings = (update_interval, busy_fraction)
         self._accumulator = StreamAccumulator(clock=clock)
         self._throttle = Throttle(update_interval, busy_fraction=busy_fraction, clock=clock)
         self._snapshot_stream: Any = None  # the entered MessageStream once it keeps a snapshot (see _follow)
@@ -153,6 +153,7 @@ class StreamView(widgets.VBox):
         self._thinking_open = False
         self._result: StreamResult | None = None
         self._html_sent = 0  # characters of HTML a render sent, for the throttle
+        self._closed = False
 
     @property
     def result(self) -> StreamResult:
@@ -241,7 +242,7 @@ class StreamView(widgets.VBox):
     # this view feeds every event to its own StreamAccumulator instead.
 
     def _follow(self, entered: Any) -> None:
-        accumulator, clock, throttle = self._accumulator, self.clock, self._throttle
+        accumulator, clock, throttle = self._accumulator, self._clock, self._throttle
         events = iter(entered)
         for event in events:
             if self._opening(event, entered):
@@ -262,7 +263,7 @@ class StreamView(widgets.VBox):
         accumulator.finished_at = clock()
 
     async def _afollow(self, entered: Any) -> None:
-        accumulator, clock, throttle = self._accumulator, self.clock, self._throttle
+        accumulator, clock, throttle = self._accumulator, self._clock, self._throttle
         events = aiter(entered)
         async for event in events:
             if self._opening(event, entered):
@@ -298,17 +299,18 @@ class StreamView(widgets.VBox):
         return self._accumulator.result()
 
     def _begin(self, status: str = "streaming") -> None:
-        self._accumulator = StreamAccumulator(clock=self.clock)
-        self._throttle = Throttle(self.update_interval, busy_fraction=self.busy_fraction, clock=self.clock)
+        self._accumulator = StreamAccumulator(clock=self._clock)
+        interval, busy_fraction = self._throttle_settings
+        self._throttle = Throttle(interval, busy_fraction=busy_fraction, clock=self._clock)
         self._snapshot_stream = None
         self._shown = StreamResult()
         self._thinking_open = False
         self._result = None
         self._text_incremental = IncrementalHTML(markdown=self.markdown)
         self._thinking_incremental = IncrementalHTML(markdown=False)
-        self.frontend_updates += self.text_parts.clear()
+        self.text_parts.clear()
         if self.thinking_parts is not None:
-            self.frontend_updates += self.thinking_parts.clear()
+            self.thinking_parts.clear()
         with self.hold_trait_notifications():
             self.status = status
             self.error = ""
@@ -389,6 +391,8 @@ class StreamView(widgets.VBox):
     def _render(self, result: StreamResult | None, *, status: str, sections: set[str] | None,
                 error: str = "") -> None:
         """Push the sections that changed (all when ``sections`` is None) and charge the throttle for them."""
+        if self._closed:
+            return  # closed while a stream runs (its chat was closed): the reply is still read, nothing is drawn
         content = result or StreamResult()
         began = time.perf_counter()  # the real cost, whatever clock the view was given
         final = status != "streaming"
@@ -404,7 +408,6 @@ class StreamView(widgets.VBox):
             sent += self._set_html(self.footer_html, render_footer(result, status=status, error=error,
                                                                      lang=self.lang))
         self._shown = content
-        self.frontend_updates += sent
         # even a flush that found nothing new waits one interval, or an idle stretch would re-check every event
         self._throttle.spent(max(sent, 1), cost_s=time.perf_counter() - began, sent_bytes=self._html_sent)
         self._html_sent = 0
@@ -419,11 +422,10 @@ class StreamView(widgets.VBox):
         Example:
             >>> StreamView().close()
         """
-        for widget in (self._stylesheet, self.thinking_view, self.thinking_parts, self.text_parts, self.tools_html,
-                       self.footer_html, self._leaf_layout, self._leaf_style, self._box_layout):
-            if widget is not None:
-                widget.close()
+        self._closed = True
+        close_all(*self.children, self._leaf_layout, self._leaf_style, self._box_layout)
         super().close()
+        close_all(self.layout)
 
     def _show_parts(self, parts: HTMLParts, incremental: IncrementalHTML, text: str, *, final: bool) -> int:
         update = incremental.update(text, final=final)
@@ -464,8 +466,6 @@ class StreamView(widgets.VBox):
     @observe("markdown")  # type: ignore[untyped-decorator, unused-ignore]  # untyped in traitlets < 5.10
     def _markdown_changed(self, change: dict[str, Any]) -> None:
         self._text_incremental = IncrementalHTML(markdown=change["new"])
-        sent = self.text_parts.clear()
+        self.text_parts.clear()
         if self.text:
-            sent += self._show_parts(self.text_parts, self._text_incremental, self.text,
-                                     final=self.status != "streaming")
-        self.frontend_updates += sent
+            self._show_parts(self.text_parts, self._text_incremental, self.text, final=self.status != "streaming")

@@ -25,10 +25,136 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..core.i18n import language, localized_from
 from .config import api_key_for, is_anthropic_url, settings
-from .i18n import language, localized
 
 FIRST_OLLAMA_WITH_ANTHROPIC_API = (0, 14, 0)
+
+
+# The connection check's words, in the kit's format (core/i18n.py): a key, then the same sentence in each language.
+WORDS: dict[str, dict[str, str]] = {
+    "doctor.ok": {
+        "en": "OK: {server} answers at {base_url} and model {model!r} replied.",
+        "zh": "正常：{base_url} 上的 {server} 有响应，模型 {model!r} 已回复。",
+    },
+    "doctor.problem_line": {"en": "PROBLEM: {problem}", "zh": "问题：{problem}"},
+    "doctor.fix_line": {"en": "FIX:     {fix}", "zh": "解决办法：{fix}"},
+    "doctor.models_line": {"en": "Models on this server: {models}", "zh": "该服务上的模型：{models}"},
+    "doctor.server_ollama": {"en": "Ollama", "zh": "Ollama"},
+    "doctor.server_llama_cpp": {"en": "llama.cpp's llama-server", "zh": "llama.cpp 的 llama-server"},
+    "doctor.server_anthropic": {"en": "Anthropic's API", "zh": "Anthropic 官方 API"},
+    "doctor.server_unknown": {"en": "an unknown server", "zh": "未知的服务"},
+    "doctor.server_looks_like": {"en": "server looks like {server}", "zh": "服务识别为 {server}"},
+    "doctor.start_ollama": {
+        "en": "start Ollama (`ollama serve`, or open the Ollama app)",
+        "zh": "启动 Ollama（运行 `ollama serve`，或打开 Ollama 应用）",
+    },
+    "doctor.start_in_clone": {
+        "en": "{start}, or run `make lab` in {root}, which starts the embedded engine when Ollama is not running",
+        "zh": "{start}；或者在 {root} 里运行 `make lab`：Ollama 没有运行时，它会启动内置引擎",
+    },
+    "doctor.start_from_wheel": {
+        "en": "{start}; no Ollama yet? install it from https://ollama.com and run `ollama pull {model}`. Without "
+              "Ollama: clone the kit's repository and run `make lab` there, which builds and starts an embedded "
+              "llama.cpp engine, then set OLLAMA_BASE_URL and OLLAMA_MODEL to what it prints",
+        "zh": "{start}。还没有 Ollama？从 https://ollama.com 安装，再运行 `ollama pull {model}`。不用 Ollama 的话："
+              "克隆控件包的仓库，在仓库里运行 `make lab`，它会构建并启动内置的 llama.cpp 引擎，然后按它打印的内容"
+              "设置 OLLAMA_BASE_URL 和 OLLAMA_MODEL",
+    },
+    "doctor.not_http": {"en": "{base_url!r} is not an http(s) URL", "zh": "{base_url!r} 不是 http(s) 地址"},
+    "doctor.not_http_fix": {
+        "en": "use a URL like http://localhost:11434 (set OLLAMA_BASE_URL)",
+        "zh": "使用 http://localhost:11434 这样的地址（通过环境变量 OLLAMA_BASE_URL 设置）",
+    },
+    "doctor.ends_with_v1": {
+        "en": "the base URL ends with /v1 ({base_url}); the Anthropic SDK appends /v1/messages itself, so it would "
+              "request {base_url}/v1/messages and get 404",
+        "zh": "接口地址以 /v1 结尾（{base_url}）：Anthropic SDK 会自己加上 /v1/messages，于是实际请求的是 "
+              "{base_url}/v1/messages，得到 404",
+    },
+    "doctor.ends_with_v1_fix": {
+        "en": "use base_url={root!r} (OpenAI's SDK is the one that wants /v1)",
+        "zh": "改用 base_url={root!r}（接口地址只到端口为止；要带 /v1 的是 OpenAI 的 SDK）",
+    },
+    "doctor.timeout": {
+        "en": "{base_url} did not answer within {timeout:g} s",
+        "zh": "{base_url} 在 {timeout:g} 秒内没有响应",
+    },
+    "doctor.timeout_fix": {
+        "en": "check that the host and port are right and that the server is not overloaded",
+        "zh": "检查主机名和端口是否正确，以及模型服务是否负载过高",
+    },
+    "doctor.nothing_answers": {
+        "en": "nothing answers at {base_url} ({reason})",
+        "zh": "{base_url} 上没有任何服务响应（{reason}）",
+    },
+    "doctor.nothing_answers_fix": {
+        "en": "check the host and port in OLLAMA_BASE_URL and that the server is running",
+        "zh": "检查 OLLAMA_BASE_URL 里的主机名和端口，并确认模型服务正在运行",
+    },
+    "doctor.ollama_too_old": {
+        "en": "Ollama {version} is older than 0.14.0, the first release with the Anthropic-compatible API "
+              "(POST /v1/messages)",
+        "zh": "Ollama {version} 版本过旧：Anthropic 兼容接口（POST /v1/messages）从 0.14.0 才开始提供",
+    },
+    "doctor.ollama_too_old_fix": {
+        "en": "upgrade Ollama (download the current release or `brew upgrade ollama`), then retry",
+        "zh": "升级 Ollama（下载最新版本，或运行 `brew upgrade ollama`），然后重试",
+    },
+    "doctor.model_not_pulled": {
+        "en": "model {model!r} is not pulled on this Ollama",
+        "zh": "这个 Ollama 上还没有拉取模型 {model!r}",
+    },
+    "doctor.model_not_pulled_fix": {
+        "en": "run `ollama pull {model}` (or set OLLAMA_MODEL to one of the models listed below)",
+        "zh": "运行 `ollama pull {model}`（或把 OLLAMA_MODEL 设为下面列出的某个模型）",
+    },
+    "doctor.post_failed": {
+        "en": "POST {base_url}/v1/messages failed ({error})",
+        "zh": "POST {base_url}/v1/messages 失败（{error}）",
+    },
+    "doctor.post_failed_fix": {
+        "en": "retry; if it persists, restart the server",
+        "zh": "重试；如果问题依旧，重启模型服务",
+    },
+    "doctor.unknown_model": {
+        "en": "the server does not know model {model!r} ({message})",
+        "zh": "模型服务上没有模型 {model!r}（{message}）",
+    },
+    "doctor.unknown_model_fix": {
+        "en": "pull it (`ollama pull {model}`) or set OLLAMA_MODEL to a model the server has",
+        "zh": "拉取这个模型（`ollama pull {model}`），或把 OLLAMA_MODEL 设为服务上已有的模型",
+    },
+    "doctor.no_messages_endpoint": {
+        "en": "{base_url} has no Anthropic-compatible endpoint: POST /v1/messages -> 404 ({message})",
+        "zh": "{base_url} 没有 Anthropic 兼容接口的端点：POST /v1/messages -> 404（{message}）",
+    },
+    "doctor.no_messages_endpoint_fix": {
+        "en": "point OLLAMA_BASE_URL at Ollama ≥ 0.14.0, llama-server, or another server that implements "
+              "Anthropic's Messages API",
+        "zh": "把 OLLAMA_BASE_URL 指向 Ollama ≥ 0.14.0、llama-server，或其他实现了 Anthropic Messages API 的服务",
+    },
+    "doctor.key_refused": {
+        "en": "the server refused the API key ({status}: {message})",
+        "zh": "模型服务拒绝了 API 密钥（{status}：{message}）",
+    },
+    "doctor.key_refused_fix": {
+        "en": "for Anthropic's API set ANTHROPIC_API_KEY; local servers accept any key",
+        "zh": "使用 Anthropic 官方 API 时请设置环境变量 ANTHROPIC_API_KEY；本地服务接受任意密钥",
+    },
+    "doctor.other_status": {
+        "en": "POST /v1/messages -> {status}: {message}",
+        "zh": "POST /v1/messages -> {status}：{message}",
+    },
+    "doctor.other_status_fix": {
+        "en": "read the server's message above; the server's log usually says more",
+        "zh": "看上面模型服务返回的信息；服务日志里通常有更多细节",
+    },
+}
+
+
+def _say(key: str, lang: str | None = None, /, **values: Any) -> str:
+    return localized_from(WORDS, key, lang, **values)
 
 
 @dataclass
@@ -91,17 +217,17 @@ class Diagnosis:
     @property
     def server_name(self) -> str:
         key = _SERVER_NAME_KEYS.get(self.server_kind or "", "doctor.server_unknown")
-        name = localized(key, self.lang)
+        name = _say(key, self.lang)
         return f"{name} {self.version}" if self.version else name
 
     def __str__(self) -> str:
         if self.ok:
-            return localized("doctor.ok", self.lang, server=self.server_name, base_url=self.base_url,
+            return _say("doctor.ok", self.lang, server=self.server_name, base_url=self.base_url,
                              model=self.model)
-        lines = [localized("doctor.problem_line", self.lang, problem=self.problem),
-                 localized("doctor.fix_line", self.lang, fix=self.fix)]
+        lines = [_say("doctor.problem_line", self.lang, problem=self.problem),
+                 _say("doctor.fix_line", self.lang, fix=self.fix)]
         if self.models:
-            lines.append(localized("doctor.models_line", self.lang, models=", ".join(self.models)))
+            lines.append(_say("doctor.models_line", self.lang, models=", ".join(self.models)))
         return "\n".join(lines)
 
 
@@ -118,7 +244,7 @@ def repository_root() -> Path | None:
         >>> root is None or (root / "Makefile").is_file()
         True
     """
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # widgets/lessons/doctor.py in a clone
     return root if (root / "Makefile").is_file() and (root / "scripts" / "engine.py").is_file() else None
 
 
@@ -129,11 +255,11 @@ def start_server_advice(model: str, lang: str | None = None) -> str:
         >>> print(start_server_advice("llama3.2", lang="en"))          # doctest: +ELLIPSIS
         start Ollama (`ollama serve`, or open the Ollama app)...
     """
-    start = localized("doctor.start_ollama", lang)
+    start = _say("doctor.start_ollama", lang)
     root = repository_root()
     if root is not None:
-        return localized("doctor.start_in_clone", lang, start=start, root=root)
-    return localized("doctor.start_from_wheel", lang, start=start, model=model)
+        return _say("doctor.start_in_clone", lang, start=start, root=root)
+    return _say("doctor.start_from_wheel", lang, start=start, model=model)
 
 
 def _parse_version(text: str) -> tuple[int, ...] | None:
@@ -179,8 +305,8 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
     diagnosis = Diagnosis(ok=False, base_url=base_url, model=model, lang=lang)
 
     def fail(key: str, **values: Any) -> Diagnosis:
-        diagnosis.problem = localized(key, lang, **values)
-        diagnosis.fix = localized(f"{key}_fix", lang, **values)
+        diagnosis.problem = _say(key, lang, **values)
+        diagnosis.fix = _say(f"{key}_fix", lang, **values)
         return diagnosis
 
     parts = urlsplit(base_url)
@@ -215,7 +341,7 @@ def check_connection(base_url: str | None = None, model: str | None = None, *, t
             diagnosis.server_kind = "llama.cpp"
         else:
             diagnosis.server_kind = "unknown"
-        diagnosis.checks.append(localized("doctor.server_looks_like", lang, server=diagnosis.server_name))
+        diagnosis.checks.append(_say("doctor.server_looks_like", lang, server=diagnosis.server_name))
 
     if diagnosis.server_kind == "ollama":
         parsed = _parse_version(diagnosis.version or "")

@@ -15,10 +15,14 @@ Rules the front-end keeps:
   Japanese, Korean input: Enter there picks the characters);
 * keys typed into the box are text, not notebook shortcuts: the box carries Lumino's ``data-lm-suppress-shortcuts``
   (JupyterLab and Notebook 7 skip their key bindings under it) and stops the key event's propagation;
+* every change of the text is sent as ``{"event": "text", "value": …}``, a custom message, in order and at once
+  (widget state would be held back while the kernel is busy with the previous change, and could arrive after a
+  click on Send); the kernel writes ``value`` (to empty the box, or put a failed message back), the browser never
+  does;
 * the box only ever holds text (``textarea.value``): nothing is parsed as HTML.
 
 Example:
-    >>> from ollama_anthropic_widgets.chat_input import ChatInput
+    >>> from ollama_anthropic_widgets.ui.chat_input import ChatInput
     >>> box = ChatInput(placeholder="Type a message")
     >>> box.on_submit(lambda text: print("sent:", text))
     >>> box.value = "Hello"
@@ -50,15 +54,18 @@ function render({ model, el }) {
     box.disabled = model.get("disabled");
   };
   show();
+  // The text reaches the kernel as custom messages, sent at once and in order. Not as widget state: ipywidgets holds
+  // state changes back while the kernel has not answered the previous one, and a keystroke's state arriving after a
+  // click on Send was read as the text to send (missing its end), then put the sent text back into the emptied box.
+  // The model keeps the text too (set, never saved), so that the kernel emptying the box is a change the view sees.
   const typed = () => {
     model.set("value", box.value);
-    model.save_changes();
+    model.send({ event: "text", value: box.value });
   };
   const keydown = (event) => {
     event.stopPropagation();  // text, not notebook shortcuts
     if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
     event.preventDefault();  // Enter sends; Shift+Enter (and IME composition) keep the browser's new line
-    typed();
     model.send({ event: "submit", value: box.value });
   };
   const scrollHistory = () => {
@@ -108,7 +115,8 @@ class ChatInput(anywidget.AnyWidget):
 
     _esm = CHAT_INPUT_ESM
 
-    value = traitlets.Unicode("", help="the text in the box").tag(sync=True)
+    # echo_update=False: the browser sends its text as messages (see the module docstring) and must not get it back
+    value = traitlets.Unicode("", help="the text in the box").tag(sync=True, echo_update=False)
     placeholder = traitlets.Unicode("", help="grey hint shown while the box is empty").tag(sync=True)
     disabled = traitlets.Bool(False, help="True: the box takes no input").tag(sync=True)
 
@@ -143,11 +151,12 @@ class ChatInput(anywidget.AnyWidget):
         self.send({"do": "scroll_history"})
 
     def _handle_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("event") != "submit":
+        if not isinstance(content, dict) or content.get("event") not in ("submit", "text"):
             return
         if isinstance(content.get("value"), str):
-            self.value = content["value"]  # the text as it was when Enter was pressed
-        self.submit()
+            self.set_state({"value": content["value"]})  # the browser's text: taken as state, not echoed back
+        if content["event"] == "submit":
+            self.submit()
 
     def __repr__(self) -> str:
         return f"ChatInput(value={self.value!r})"

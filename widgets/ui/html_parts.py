@@ -8,7 +8,7 @@ small message plus its HTML. Parts sit in groups of :data:`GROUP_SIZE` (boxes in
 Every value comes from :mod:`.render`.
 
 Example:
-    >>> from ollama_anthropic_widgets.incremental import IncrementalHTML
+    >>> from ollama_anthropic_widgets.core.incremental import IncrementalHTML
     >>> parts, incremental = HTMLParts(), IncrementalHTML()
     >>> sent = parts.apply(incremental.update("Hello\\n\\nworld", final=True))
     >>> parts.html
@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import ipywidgets
 from ipywidgets.widgets.widget_string import HTMLStyle
 
-from .incremental import PartsUpdate
+from ..core.incremental import PartsUpdate
 
 __all__ = ["GROUP_SIZE", "HTMLParts"]
 
@@ -36,7 +36,7 @@ class HTMLParts(ipywidgets.VBox):
     """A column of HTML parts that grows by appending; :meth:`apply` returns how many messages it sent.
 
     Example:
-        >>> from ollama_anthropic_widgets.incremental import PartsUpdate
+        >>> from ollama_anthropic_widgets.core.incremental import PartsUpdate
         >>> parts = HTMLParts()
         >>> parts.apply(PartsUpdate(keep=0, append=("<p>done</p>",), tail="<p>still grow</p>"))
         4

@@ -124,7 +124,7 @@ def error_summary(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: st
             return one_line(localized("errors.timed_out" if timed_out else "errors.unreachable", lang, cause=why),
                             limit)
         url = f"{request.url.scheme}://{request.url.netloc.decode()}"
-        key = "errors.timed_out_at" if timed_out else "errors.dropped_at" if _dropped(error) else \
+        key = "errors.timed_out_at" if timed_out else "errors.dropped_at" if connection_dropped(error) else \
             "errors.unreachable_at"
         return one_line(localized(key, lang, url=url, cause=why), limit)
     if isinstance(error, ExplainedError):
@@ -148,14 +148,23 @@ def describe_error(error: BaseException, limit: int = ONE_LINE_LIMIT, *, lang: s
                                   message=server_message(error), hint=hint), limit)
     summary = error_summary(error, limit, lang=lang)
     if isinstance(error, anthropic.APIConnectionError):
-        hint = "errors.dropped_hint" if _dropped(error) else "errors.connection_hint"
+        hint = "errors.dropped_hint" if connection_dropped(error) else "errors.connection_hint"
         return one_line(localized(hint, lang, summary=summary), limit)
     return summary
 
 
-def _dropped(error: BaseException) -> bool:
-    """True when the server was reached and then closed the connection (anthropic 2.17+ reports that as an
-    ``APIConnectionError`` whose cause is the HTTP client's protocol or read error): not a server that is down."""
+def connection_dropped(error: BaseException) -> bool:
+    """True when the server was reached and then closed the connection: an ``anthropic.APIConnectionError`` whose
+    cause is the HTTP client's protocol or read error ("Server disconnected", a body cut short), not a refused
+    connection. Worth one more try; a server that is down is not.
+
+    Example:
+        >>> import anthropic, httpx2
+        >>> error = anthropic.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1:9/v1/messages"))
+        >>> error.__cause__ = httpx2.RemoteProtocolError("Server disconnected without sending a response.")
+        >>> connection_dropped(error), connection_dropped(anthropic.APIConnectionError(request=error.request))
+        (True, False)
+    """
     import httpx2
 
     return isinstance(error.__cause__, (httpx2.RemoteProtocolError, httpx2.ReadError))

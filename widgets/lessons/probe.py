@@ -43,9 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
-import httpx2
 
-from ..core.errors import error_summary, one_line
+from ..core.errors import connection_dropped, error_summary, one_line
 from ..core.messages import field_of as _get
 from ..core.messages import prompt_tokens
 
@@ -417,7 +416,7 @@ def _run_feature(name: str, session: _Session) -> tuple[str, str]:
     try:
         return FEATURES[name](session)
     except anthropic.APIConnectionError as error:
-        if not isinstance(error.__cause__, httpx2.RemoteProtocolError):
+        if not connection_dropped(error):
             raise
     return FEATURES[name](session)
 

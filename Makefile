@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 # The engine build (CPU-bound) and pip's install (mostly network and disk) run side by side on a first run.
 BOTH   := $(MAKE) --no-print-directory -j2
 
-.PHONY: lab test test-suite lesson-passes test-ollama ollama-passes test-bounds install engine lab-engine lint bench clean help
+.PHONY: lab test test-suite lesson-passes test-double ollama-passes test-bounds install engine lab-engine lint bench clean help
 help:
 	@echo "make lab     install everything, use Ollama or start the embedded engine, open JupyterLab"
 	@echo "make test    install everything; lint, unit, live, package, launch and browser tests, and every lesson"
 	@echo "             three times: on the embedded engine, then through the Ollama double as llama3.2 and as qwen3"
-	@echo "make test-ollama  only the two passes of the lessons through the Ollama double"
+	@echo "make test-double  only the two passes of the lessons through the Ollama double"
+	@echo "make test-ollama  build a real Ollama (needs Go) and run every lesson and the live tests against it"
 	@echo "make engine  build/fetch the embedded engine only (cached; first time 3-4 min on 2 cores)"
 	@echo "make bench   print the kit's and the engine's performance figures"
 	@echo "make test-bounds  unit tests at the lowest declared dependency versions and at the newest"
@@ -72,7 +73,7 @@ lesson-passes:
 	$(LESSON_JOB) $(BIN)/python -m pytest $(ZH_LESSONS)
 	@$(MAKE) --no-print-directory ollama-passes
 
-test-ollama:
+test-double:
 	@$(BOTH) install engine
 	@$(MAKE) --no-print-directory ollama-passes
 
@@ -105,3 +106,18 @@ test-bounds: install
 	$(BOUNDS)/newest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager ".[test]"
 	@echo "[bounds] newest:" && $(BOUNDS)/newest/bin/python scripts/bounds.py versions
 	$(BOUNDS)/newest/bin/python -m pytest tests/unit -q
+
+# --- a real Ollama (issue 18): built from the Go module proxy by scripts/ollama.py (needs Go; `make test` does not) ---
+# Both editions' lessons, the live tests that concern a server, and the real-Ollama tests (the double's conformance,
+# real thinking), all against Ollama on ENGINE_TEST_PORT + 2, with the engine and the double on the two ports below it.
+.PHONY: ollama test-ollama
+REAL_OLLAMA_TESTS := notebooks/en notebooks/zh tests/ollama tests/live/test_doctor_live.py tests/live/test_probe_live.py \
+	tests/live/test_chat_live.py tests/live/test_magic_live.py tests/live/test_usage_live.py \
+	tests/live/test_stream_view_live.py tests/live/test_engine_stream_live.py
+
+ollama: | $(BIN)/python
+	$(BIN)/python scripts/ollama.py install
+
+test-ollama:
+	@$(BOTH) install ollama
+	$(LESSON_JOB) $(BIN)/python -m pytest --real-ollama $(REAL_OLLAMA_TESTS)

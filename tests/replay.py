@@ -44,12 +44,22 @@ def replay_client(exchanges: list[dict[str, Any]] | str, **options: Any):
     return _replay.replay_client(exchanges, **options)
 
 
-def load_engine():
-    """``scripts/engine.py`` as a module (it is a script, not part of the installed kit)."""
-    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
+def load_script(name: str):
+    """``scripts/NAME.py`` as a fresh module (the scripts are not part of the installed kit)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_engine():
+    """``scripts/engine.py``: the embedded engine."""
+    return load_script("engine")
+
+
+def load_ollama():
+    """``scripts/ollama.py``: the real Ollama built from the Go module proxy (``make test-ollama``)."""
+    return load_script("ollama")
 
 
 @contextmanager

@@ -239,7 +239,7 @@ def fetch(double: OllamaDouble, path: str, body: dict | None = None, method: str
 
 def test_routes(engineless):
     assert fetch(engineless, "/") == (200, "text/plain; charset=utf-8", "Ollama is running")
-    assert fetch(engineless, "/api/version")[2] == '{"version":"0.32.15"}'
+    assert fetch(engineless, "/api/version")[2] == '{"version":"0.34.4"}'
     for path in ("/v1/v1/messages", "/v1/messages/count_tokens", "/api/chat/x"):
         assert fetch(engineless, path, {"model": "qwen3"}) == (404, "text/plain", "404 page not found")
     assert fetch(engineless, "/v1/messages", method="GET") == (405, "text/plain", "405 method not allowed")

@@ -84,3 +84,26 @@ def engine_for_recording(script: str, description: str) -> Iterator[tuple[Any, s
         if not already:
             engine.stop(port)
 
+
+
+@contextmanager
+def real_ollama_for_recording(script: str, description: str) -> Iterator[tuple[Any, str, str]]:
+    """Like ``engine_for_recording``, for a real Ollama (``scripts/ollama.py``; ``--port``, default its own): yields
+    ``(ollama, base_url, source)``, where ``source`` names the release, how it was built, the weights and the date;
+    append which model name the exchange used."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=None, help="Ollama's port (default: scripts/ollama.py's)")
+    ollama = load_ollama()
+    port = parser.parse_args().port or ollama.DEFAULT_PORT
+    already = ollama.our_pid(ollama.paths(), port) is not None and ollama.answers(port)
+    ollama.start(port)  # imports the models when they are missing or changed
+    base_url = ollama.base_url(port)
+    source = (f"recorded from a real Ollama {ollama.release()} ({ollama.OLLAMA['module']}@{ollama.OLLAMA['version']} "
+              f"built from the Go module proxy by scripts/ollama.py; its runner is the embedded engine's llama-server) "
+              f"serving SmolLM2-135M-Instruct.Q4_1.gguf imported under the names the lessons use, at {base_url} on "
+              f"{datetime.date.today().isoformat()} by {script}")
+    try:
+        yield ollama, base_url, source
+    finally:
+        if not already:
+            ollama.stop(port)

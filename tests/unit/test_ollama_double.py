@@ -1,9 +1,10 @@
 """The Ollama double's own logic (tests/ollama_double.py), without a model server.
 
-The converter is held to the Ollama-shaped transcripts in tests/recordings (ollama_*.json, constructed by
-build_ollama_transcripts.py after Ollama v0.32.15's StreamConverter, not recorded): fed the same pieces, it must
-write the same bytes. Requests that Ollama refuses before any model runs are sent over HTTP to a double whose
-upstream is a closed port, so these tests need no engine; what needs one is in tests/live/test_ollama_double_live.py.
+The converter is held to the Ollama transcripts in tests/recordings (ollama_*.json: recorded from a real Ollama
+v0.34.4 by record_real_ollama.py, except ollama_stream_xss, constructed by build_ollama_transcripts.py): fed the same
+pieces, it must write the same bytes. Requests that Ollama refuses before any model runs are sent over HTTP to a
+double whose upstream is a closed port, so these tests need no engine; what needs one is in
+tests/live/test_ollama_double_live.py, and the comparison with the real Ollama in tests/ollama/test_conformance.py.
 """
 
 from __future__ import annotations
@@ -69,9 +70,11 @@ def chunks_behind(events: list[tuple[str, dict]]) -> list[Chunk]:
             else:
                 chunks.append(Chunk(tool_calls=[{**call, "arguments": json.loads(delta["partial_json"])}]))
         elif name == "message_delta":
+            usage = data["usage"]
+            cached = usage.get("cache_read_input_tokens")  # the prompt's cached part, counted on its own
             chunks.append(Chunk(done=True, done_reason=DONE_REASONS[data["delta"]["stop_reason"]],
-                                prompt_eval_count=data["usage"]["input_tokens"],
-                                eval_count=data["usage"]["output_tokens"]))
+                                prompt_eval_count=usage["input_tokens"] + (cached or 0),
+                                prompt_eval_cached_count=cached, eval_count=usage["output_tokens"]))
     return chunks
 
 
@@ -93,11 +96,12 @@ def test_not_streamed_reply_has_the_blocks_in_ollamas_order_and_no_stop_sequence
     (exchange,) = load_recording("ollama_stream_tool_use")["exchanges"]
     reply = accumulate(iter(chunks_behind(sse_events(exchange["response"]["body"]))), keep_tool_calls=True)
     response = to_messages_response("msg_0", "qwen3", reply)
-    assert [block["type"] for block in response["content"]] == ["thinking", "text", "tool_use"]
+    assert [block["type"] for block in response["content"]] == ["thinking", "tool_use"]
     assert response["content"][0].keys() == {"type", "thinking"}  # Ollama sends no signature
-    assert response["content"][2]["input"] == {"city": "Paris", "unit": "celsius"}
+    assert response["content"][1]["input"] == {"city": "Paris"}
     assert list(response) == ["id", "type", "role", "model", "content", "stop_reason", "usage"]
-    assert response["stop_reason"] == "tool_use" and response["usage"].keys() == {"input_tokens", "output_tokens"}
+    assert response["stop_reason"] == "tool_use"
+    assert list(response["usage"]) == ["input_tokens", "cache_read_input_tokens", "output_tokens"]
     nothing = to_messages_response("msg_0", "qwen3", accumulate(iter([Chunk(done=True, done_reason="stop")]), False))
     assert nothing["content"] is None  # a nil Go slice
 

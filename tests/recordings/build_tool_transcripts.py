@@ -1,5 +1,6 @@
-"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for the three
-that lesson 06 replays (the unit tests read those from there: one copy)."""
+"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for the two
+that lesson 06 replays (the unit tests read those from there: one copy). The third one lesson 06 replays,
+tools_no_tool_support.json, is recorded from a real Ollama by record_real_ollama.py."""
 import hashlib
 import json
 import sys
@@ -13,7 +14,7 @@ SOURCE = ("constructed by hand in Ollama's wire format (anthropic/anthropic.go T
           "v0.14 to v0.32.15), not recorded: non-streamed POST /v1/messages; "
           "ids msg_<24 hex> and call_<8 chars>; content in order thinking, text, tool_use; model echoes the request; "
           "no stop_sequence key; usage has only input_tokens and output_tokens")
-IN_LESSON_06 = {"tools_tool_raises", "tools_loops_forever", "tools_no_tool_support"}
+IN_LESSON_06 = {"tools_tool_raises", "tools_loops_forever"}  # and tools_no_tool_support, recorded by record_real_ollama.py
 MODEL = "qwen3"
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
 WEATHER = {"name": "get_weather", "description": "获取指定城市的天气",
@@ -140,19 +141,9 @@ def answers_in_text():
                                   "end_turn", 182, 30)}]
 
 
-def no_tool_support():
-    global MODEL
-    MODEL = "gemma3:4b"
-    ex = [{"request": request([USER], [WEATHER]),
-           "response": error(400, "invalid_request_error", "registry.ollama.ai/library/gemma3:4b does not support tools")}]
-    MODEL = "qwen3"
-    return ex
-
-
 for name, build in [("tools_single_get_weather", single), ("tools_two_tools", two_tools),
                     ("tools_tool_raises", tool_raises), ("tools_unknown_and_untrusted", unknown_and_untrusted),
-                    ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text),
-                    ("tools_no_tool_support", no_tool_support)]:
+                    ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text)]:
     if name in IN_LESSON_06:
         print(replay.save_recording(LESSON_DATA / f"{name}.json", SOURCE, build()))
     else:

@@ -213,7 +213,7 @@ def test_a_model_without_tool_support_raises_the_servers_error():
     recording = load_recording("tools_no_tool_support")
     client, _ = replay_client(recording["exchanges"])
     with pytest.raises(anthropic.BadRequestError) as raised:
-        run_tool_loop(client, model="gemma3:4b", messages=[USER], tools=[], functions={})
+        run_tool_loop(client, model="smollm2", messages=[USER], tools=[], functions={})
     assert raised.value.status_code == 400
     assert "does not support tools" in raised.value.body["error"]["message"]
 

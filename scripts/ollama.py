@@ -220,18 +220,22 @@ def require_build_tools() -> None:
 
 
 def wanted_build() -> dict:
-    """The build this machine should have; a cached build whose stamp differs is rebuilt."""
+    """The build this machine should have; a cached build whose stamp differs is rebuilt (a new Go included)."""
     return {"module": OLLAMA["module"], "version": OLLAMA["version"], "sum": OLLAMA["sum"],
             "go": ".".join(map(str, go_version() or ()))}
 
 
-def build_is_current(p: dict[str, Path]) -> bool:
+def build_is_current(p: dict[str, Path], *, same_go: bool = True) -> bool:
+    """Whether the cached binary is the pinned release; ``same_go=False`` (to run it) does not ask for Go."""
     if not (p["binary"].exists() and p["stamp"].exists()):
         return False
     try:
-        return json.loads(p["stamp"].read_text()) == wanted_build()
+        stamp = json.loads(p["stamp"].read_text())
     except (OSError, ValueError):
         return False
+    if same_go:
+        return stamp == wanted_build()
+    return all(stamp.get(key) == OLLAMA[key] for key in ("module", "version", "sum"))
 
 
 def run_go(arguments: list[str], p: dict[str, Path], log: Path, **extra_env: str) -> str:
@@ -369,7 +373,7 @@ def start(port: int, timeout: float = 60.0) -> float:
     if our_pid(p, port) and answers(port):
         say(f"already running at {base_url(port)} (pid {our_pid(p, port)})")
     else:
-        if not (build_is_current(p) and p["runner"].exists() and engine.paths()["model"].exists()):
+        if not (build_is_current(p, same_go=False) and p["runner"].exists() and engine.paths()["model"].exists()):
             raise OllamaError("Ollama is not installed: run `python scripts/ollama.py install` (or `make ollama`)")
         if not engine.port_is_free(port):
             raise OllamaError(f"port {port} on {HOST} is already in use by another program: "
@@ -414,7 +418,7 @@ def cmd_env(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     p = paths()
     print(f"cache:     {p['home']}")
-    built = build_is_current(p)
+    built = build_is_current(p, same_go=False)
     print(f"installed: {'yes, Ollama ' + release() if built else 'no (run: python scripts/ollama.py install)'}")
     runner = p["runner"].resolve() if p["runner"].exists() else None
     print(f"runner:    {runner or 'not linked'}")

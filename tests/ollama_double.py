@@ -48,7 +48,10 @@ messages → 400 ``messages is required``
 image with ``source.type`` ≠ base64 → 400 ``invalid image    ``anthropic/anthropic.go`` ``resolveImageSource``
 source type: url. Only base64 images are supported.``
 ``system`` string or text blocks (joined with no separator); ``anthropic.go`` ``FromMessagesRequest``,
-empty turns dropped; ``document`` and unknown blocks dropped; ``convertMessage``, ``convertToolResultContent``
+empty turns dropped; ``document`` and unknown blocks dropped; ``convertMessage``, ``convertToolResultContent``,
+a block whose ``citations`` is not a list (a document's      ``ContentBlock`` (its ``Citations`` list, read when
+``{"enabled": true}``) → 400 ``json: cannot unmarshal        the body is decoded)
+object into Go struct field ...citations...``;
 ``is_error`` never read; tool results become ``tool`` turns
 ``max_tokens`` → ``num_predict``; temperature/top_p/top_k    ``anthropic.go`` ``FromMessagesRequest``
 and ``stop_sequences`` passed on; ``tool_choice``,
@@ -114,15 +117,14 @@ and fails on any not listed here; the case and the field are shell-style pattern
 ================================  ================================  ==============================================
 case                              field                             why the double differs
 ================================  ================================  ==============================================
-tags                              body.models.llava:latest          the double serves ``llava`` for the lessons'
-                                                                    vision path; the real import has no vision
-                                                                    model (no small GGUF with a projector exists)
-openai models                     body.data.llava:latest            the same ``llava``
-tags                              body.models.smollm2:latest        the real import also serves the weights under
-                                                                    their own name, without tools, for the tools
-                                                                    check (the double's model without tools:
-                                                                    ``llava``)
-openai models                     body.data.smollm2:latest          the same ``smollm2``
+tags                              body.models (names)               the models served: the double serves ``llava``
+                                                                    for the lessons' vision path, where the real
+                                                                    import has no vision model (no small GGUF with
+                                                                    a projector exists); the real import also
+                                                                    serves ``smollm2`` (the weights under their own
+                                                                    name, without tools). Every model both serve is
+                                                                    compared field by field
+openai models                     body.data (names)                 the same models
 show                              body.parameters                   the double's models have no Modelfile
                                                                     parameters (the engine's settings apply); the
                                                                     real import sets num_thread, seed and stop
@@ -376,6 +378,23 @@ def _convert_message(message: dict) -> list[dict]:
     return converted
 
 
+GO_JSON_TYPES = {dict: "object", str: "string", bool: "bool", int: "number", float: "number"}
+
+
+def _check_citations(messages: Any) -> None:
+    """Decoding the body into ``anthropic.MessagesRequest``: a content block's ``citations`` is a list there
+    (``Citations []Citation`` on ``ContentBlock``, for web-search results, since v0.16.2). Anything else, such as the
+    ``{"enabled": true}`` Anthropic's API takes on a document block, fails the whole request."""
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            citations = block.get("citations") if isinstance(block, dict) else None
+            if citations is not None and not isinstance(citations, list):
+                kind = GO_JSON_TYPES.get(type(citations), "value")
+                raise OllamaError(400, f"json: cannot unmarshal {kind} into Go struct field "
+                                       "MessagesRequest.messages.citations of type []anthropic.Citation")
+
+
 def from_messages_request(body: Any) -> tuple[ChatRequest, bool]:
     """The Anthropic middleware's checks and conversion; returns the request and whether it streams."""
     if not isinstance(body, dict):
@@ -384,6 +403,7 @@ def from_messages_request(body: Any) -> tuple[ChatRequest, bool]:
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
         raise OllamaError(400, f"json: cannot unmarshal {type(max_tokens).__name__} into Go struct field "
                                "MessagesRequest.max_tokens of type int")
+    _check_citations(body.get("messages"))
     if not body.get("model"):
         raise OllamaError(400, "model is required")
     if max_tokens <= 0:

@@ -131,6 +131,16 @@ def cases(thinking_models: dict[str, str], toolless_models: dict[str, str]) -> l
                           {"type": "document", "source": {"type": "text", "media_type": "text/plain",
                                                           "data": "A document."}},
                           {"type": "no_such_block"}]}]),
+        messages_case("document asking for citations", messages=[{"role": "user", "content": [
+            {"type": "document", "title": "Zog", "citations": {"enabled": True},
+             "source": {"type": "text", "media_type": "text/plain", "data": "The sky on Zog is green."}},
+            {"type": "text", "text": "What colour is the sky on Zog?"}]}]),
+        messages_case("citations in an earlier reply", messages=[
+            {"role": "user", "content": "What colour is the sky on Zog?"},
+            {"role": "assistant", "content": [{"type": "text", "text": "Green.", "citations": [
+                {"type": "char_location", "cited_text": "green", "document_index": 0, "start_char_index": 18,
+                 "end_char_index": 23}]}]},
+            {"role": "user", "content": LONG_PROMPT}]),
         messages_case("sampling, tool_choice and metadata", temperature=0.2, top_p=0.9, top_k=20,
                       tool_choice={"type": "any"}, metadata={"user_id": "u1"}, tools=[TOOL]),
         messages_case("tools, stream", stream=True, tools=[TOOL]),
@@ -327,6 +337,8 @@ def differences(real: Any, double: Any, path: str = "") -> list[tuple[str, Any, 
     if isinstance(real, list) and isinstance(double, list):
         if len(real) != len(double) and all(isinstance(x, dict) and "event" in x for x in real + double):
             return [(f"{path} events", _events(real), _events(double))]
+        if path.endswith("(names)"):
+            return [] if real == double else [(path, _brief(real), _brief(double))]
         found = []
         for index in range(max(len(real), len(double))):
             sub = f"{path}[{index}]"
@@ -358,6 +370,20 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def served_names(real: dict, double: dict) -> None:
+    """The two servers serve different sets of models: each model list keeps the names both serve, compared entry
+    by entry, and the two sets of names become one field of their own, ``body.models (names)``."""
+    for field_name in ("models", "data"):
+        ours, theirs = real["body"], double["body"]
+        if not (isinstance(ours, dict) and isinstance(theirs, dict) and isinstance(ours.get(field_name), dict)
+                and isinstance(theirs.get(field_name), dict)):
+            continue
+        both = ours[field_name].keys() & theirs[field_name].keys()
+        for body in (ours, theirs):
+            body[f"{field_name} (names)"] = sorted(body[field_name])
+            body[field_name] = {name: entry for name, entry in body[field_name].items() if name in both}
+
+
 def compare(real_url: str, double_url: str, all_cases: list[Case]) -> list[tuple[str, str, str, str]]:
     """(case, path, real, double) for every difference, in case order."""
     rows = []
@@ -365,6 +391,7 @@ def compare(real_url: str, double_url: str, all_cases: list[Case]) -> list[tuple
         named = case.model.get("real") != case.model.get("double")  # then the name itself is no difference
         real = reply_skeleton(send(real_url, case, "real"), case.model.get("real", "") if named else "")
         double = reply_skeleton(send(double_url, case, "double"), case.model.get("double", "") if named else "")
+        served_names(real, double)
         rows += [(case.name, path, r, d) for path, r, d in differences(real, double)]
     return rows
 

@@ -171,11 +171,26 @@ def test_thinking_field(thinking, expected):
     ({"model": "qwen3", "max_tokens": 8, "messages": [{"role": "user", "content": [
         {"type": "image", "source": {"type": "url", "url": "https://example.org/a.png"}}]}]},
      "invalid image source type: url. Only base64 images are supported."),
+    ({"model": "qwen3", "max_tokens": 8, "messages": [{"role": "user", "content": [  # Anthropic's way to ask for them
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "d"},
+         "citations": {"enabled": True}}]}]},
+     "json: cannot unmarshal object into Go struct field MessagesRequest.messages.citations of type "
+     "[]anthropic.Citation"),
 ])
 def test_anthropic_middleware_refusals(body, message):
     with pytest.raises(OllamaError) as caught:
         from_messages_request(body)
     assert (caught.value.status, caught.value.message) == (400, message)
+
+
+def test_citations_in_an_earlier_reply_are_read_and_a_document_is_dropped():
+    cited = {"type": "char_location", "cited_text": "x", "document_index": 0, "start_char_index": 0,
+             "end_char_index": 1}
+    request, _ = from_messages_request({"model": "qwen3", "max_tokens": 8, "messages": [
+        {"role": "assistant", "content": [{"type": "text", "text": "hi", "citations": [cited]}]},
+        {"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "d"}},
+                                     {"type": "text", "text": "ok"}]}]})
+    assert [(m["role"], m["content"]) for m in request.messages] == [("assistant", "hi"), ("user", "ok")]
 
 
 def check(model: str, think=None, tools=(), relax=True) -> ChatRequest:

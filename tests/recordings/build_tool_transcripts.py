@@ -1,6 +1,8 @@
-"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for the two
-that lesson 06 replays (the unit tests read those from there: one copy). The third one lesson 06 replays,
-tools_no_tool_support.json, is recorded from a real Ollama by record_real_ollama.py."""
+"""builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for the one
+that lesson 06 replays (the unit tests read it from there: one copy), tools_loops_forever.json: a model that keeps
+calling a tool, which no small model of ours does (tried on the real Ollama with earlier turns that show it).
+Lesson 06's other two, tools_tool_raises.json and tools_no_tool_support.json, are recorded from a real Ollama by
+record_real_ollama.py."""
 import hashlib
 import json
 import sys
@@ -14,7 +16,7 @@ SOURCE = ("constructed by hand in Ollama's wire format (anthropic/anthropic.go T
           "v0.14 to v0.32.15), not recorded: non-streamed POST /v1/messages; "
           "ids msg_<24 hex> and call_<8 chars>; content in order thinking, text, tool_use; model echoes the request; "
           "no stop_sequence key; usage has only input_tokens and output_tokens")
-IN_LESSON_06 = {"tools_tool_raises", "tools_loops_forever"}  # and tools_no_tool_support, recorded by record_real_ollama.py
+IN_LESSON_06 = {"tools_loops_forever"}  # its other two, recorded from a real Ollama by record_real_ollama.py
 MODEL = "qwen3"
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
 WEATHER = {"name": "get_weather", "description": "获取指定城市的天气",
@@ -94,19 +96,6 @@ def two_tools():
     ]
 
 
-def tool_raises():
-    user = {"role": "user", "content": "亚特兰蒂斯今天天气怎么样?"}
-    turn1 = [tool_use("call_z0b5n8ye", "get_weather", {"city": "亚特兰蒂斯"})]
-    m2 = [user, {"role": "assistant", "content": turn1},
-          {"role": "user", "content": [result("call_z0b5n8ye", "Error: KeyError: 'no weather station for 亚特兰蒂斯'",
-                                              is_error=True)]}]
-    return [
-        {"request": request([user], [WEATHER]), "response": response(turn1, "tool_use", 186, 24)},
-        {"request": request(m2, [WEATHER]),
-         "response": response([text("抱歉，我查不到亚特兰蒂斯的天气。")], "end_turn", 230, 17)},
-    ]
-
-
 def unknown_and_untrusted():
     user = {"role": "user", "content": "北京今天天气怎么样?"}
     hostile = "__import__('os').system('touch /tmp/tool_loop_pwned')"
@@ -142,7 +131,7 @@ def answers_in_text():
 
 
 for name, build in [("tools_single_get_weather", single), ("tools_two_tools", two_tools),
-                    ("tools_tool_raises", tool_raises), ("tools_unknown_and_untrusted", unknown_and_untrusted),
+                    ("tools_unknown_and_untrusted", unknown_and_untrusted),
                     ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text)]:
     if name in IN_LESSON_06:
         print(replay.save_recording(LESSON_DATA / f"{name}.json", SOURCE, build()))

@@ -12,6 +12,9 @@ and Ollama's own parsers turn its words into thinking and tool_use blocks.
 - ``ollama_stream_tool_use``: ``qwen3`` with a ``get_weather`` tool, streamed; a thinking block, then a tool_use.
 - ``ollama_error_404_unknown_model``: a streamed request for a model that is not there: HTTP 404 before any event.
 - ``notebooks/data/tools_no_tool_support.json`` (lesson 06): tools sent to ``smollm2``, a model without tools: 400.
+- ``notebooks/data/tools_tool_raises.json`` (lesson 06): the kit's tool loop with lesson 06's ``get_weather``, as
+  ``llama3.2``; three earlier turns show get_weather calls, the model calls it for 亚特兰蒂斯, the function raises,
+  the error goes back as the tool result, and the model answers in text.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import anthropic  # noqa: E402
 from ollama_anthropic_widgets import replay  # noqa: E402
+from ollama_anthropic_widgets.tools import run_tool_loop  # noqa: E402
 
 from tests.replay import LESSON_DATA, real_ollama_for_recording, recording_client, save_recording  # noqa: E402
 
@@ -62,13 +66,16 @@ def thinking_then_text(base_url: str, model: str) -> list[dict]:
                          "will give a short list.",
                          "**Italy**\n\n- Capital: Rome\n- Population: about 59 million\n- Known for: history, pasta "
                          "and design\n"))
-    with client.messages.stream(model=model, max_tokens=300,
-                                messages=[*history, {"role": "user", "content": "Tell me about Spain."}]) as s:
-        message = s.get_final_message()
-    kinds = [block.type for block in message.content]
-    if kinds != ["thinking", "text"] or "**" not in message.content[1].text:
-        raise SystemExit(f"the model answered {kinds}, not thinking then Markdown text: nothing to record")
-    return recorder.exchanges
+    answers = []
+    for country in ("Spain", "Japan", "Egypt", "Peru", "Kenya"):  # the first that gets thinking, then Markdown
+        with client.messages.stream(model=model, max_tokens=300,
+                                    messages=[*history, {"role": "user", "content": f"Tell me about {country}."}]) as s:
+            message = s.get_final_message()
+        kinds = [block.type for block in message.content]
+        if kinds == ["thinking", "text"] and "**" in message.content[1].text:
+            return recorder.exchanges[-1:]
+        answers.append(f"{country}: {kinds}")
+    raise SystemExit(f"no reply was thinking then Markdown text ({'; '.join(answers)}): nothing to record")
 
 
 def thinking_then_tool_use(base_url: str, model: str) -> list[dict]:
@@ -104,13 +111,42 @@ def no_tool_support(base_url: str, model: str) -> list[dict]:
     raise SystemExit(f"{model} accepted tools: nothing to record")
 
 
+# Lesson 06's demo data and function (its cell "Canned demo data, NOT a weather service"), for the loop to run.
+DEMO_WEATHER = {"北京": {"condition": "晴 (sunny)", "temperature_c": 24, "humidity_percent": 30},
+                "上海": {"condition": "多云 (cloudy)", "temperature_c": 27, "humidity_percent": 65},
+                "广州": {"condition": "小雨 (light rain)", "temperature_c": 29, "humidity_percent": 85}}
+
+
+def lesson_get_weather(city: str) -> dict:
+    name = str(city).split(",")[0].strip().removesuffix("市")
+    if name not in DEMO_WEATHER:
+        raise KeyError(f"no demo weather for {city!r}; known cities: {', '.join(DEMO_WEATHER)}")
+    return {"city": name, **DEMO_WEATHER[name], "source": "demo data, not a real forecast"}
+
+
+def a_tool_that_raises(base_url: str, model: str) -> list[dict]:
+    client, recorder = recording_client(base_url)
+    history = []
+    for number, city in enumerate(("北京", "上海", "广州")):
+        history += [{"role": "user", "content": f"{city}今天天气怎么样?"},
+                    {"role": "assistant", "content": [{"type": "tool_use", "id": f"call_shown{number}",
+                                                       "name": "get_weather", "input": {"city": city}}]}]
+    result = run_tool_loop(client, model=model, max_tokens=200, max_iterations=3, tools=[WEATHER_ZH],
+                           functions={"get_weather": lesson_get_weather},
+                           messages=[*history, {"role": "user", "content": "亚特兰蒂斯今天天气怎么样?"}])
+    if not (result.calls and result.calls[0].is_error and result.stopped_because == "answered"):
+        raise SystemExit(f"the loop went otherwise ({result.stopped_because}, {result.calls}): nothing to record")
+    return recorder.exchanges
+
+
 def main() -> None:
     with real_ollama_for_recording("tests/recordings/record_real_ollama.py", __doc__.splitlines()[0]) as (
             ollama, base_url, source):
         thinking, plain = ollama.THINKING_MODEL, ollama.PLAIN_MODEL
         for name, what, exchanges in (
             ("ollama_stream_thinking_text", f"model {thinking}, streamed; two earlier turns in the request show "
-             f"thinking then a Markdown answer, and the model does the same: a thinking block, then a text block",
+             f"thinking then a Markdown answer, and the model does the same (the first of a few countries asked "
+             f"for that did): a thinking block, then a text block",
              thinking_then_text(base_url, thinking)),
             ("ollama_stream_tool_use", f"model {thinking} with a get_weather tool, streamed; three earlier turns in "
              f"the request show thinking then a get_weather call, and the model does the same: a thinking block, "
@@ -124,6 +160,14 @@ def main() -> None:
             LESSON_DATA / "tools_no_tool_support.json",
             f"{source}: lesson 06's question with tools, sent to {plain} (the weights under their own name, with the "
             f"template Ollama detects: no tools capability): HTTP 400", no_tool_support(base_url, plain))
+        print("wrote", path)
+        text = ollama.TEXT_MODEL
+        path = replay.save_recording(
+            LESSON_DATA / "tools_tool_raises.json",
+            f"{source}: lesson 06's tool loop (ollama_anthropic_widgets.run_tool_loop) as model {text} with lesson "
+            f"06's get_weather tool and function; three earlier turns in the request show get_weather calls, the model "
+            f"called it for 亚特兰蒂斯, the function raised KeyError, the loop sent the error back as the tool result "
+            f"(is_error), and the model answered in text", a_tool_that_raises(base_url, text))
         print("wrote", path)
 
 

@@ -11,6 +11,8 @@ and Ollama's own parsers turn its words into thinking and tool_use blocks.
 - ``ollama_stream_thinking_text``: ``qwen3``, streamed; a thinking block, then a text block.
 - ``ollama_stream_tool_use``: ``qwen3`` with a ``get_weather`` tool, streamed; a thinking block, then a tool_use.
 - ``ollama_error_404_unknown_model``: a streamed request for a model that is not there: HTTP 404 before any event.
+- ``chat_thinking_only_stream``: ``qwen3`` asked afresh with ``max_tokens=24``, streamed: it thinks the whole budget
+  away, so a thinking block and no text block, ``stop_reason`` max_tokens (what ChatWidget and ``%%ask`` must handle).
 - ``notebooks/data/tools_no_tool_support.json`` (lesson 06): tools sent to ``smollm2``, a model without tools: 400.
 - ``notebooks/data/tools_tool_raises.json`` (lesson 06): the kit's tool loop with lesson 06's ``get_weather``, as
   ``llama3.2``; three earlier turns show get_weather calls, the model calls it for 亚特兰蒂斯, the function raises,
@@ -90,6 +92,17 @@ def thinking_then_tool_use(base_url: str, model: str) -> list[dict]:
     return recorder.exchanges
 
 
+def thinking_only(base_url: str, model: str) -> list[dict]:
+    client, recorder = recording_client(base_url)
+    with client.messages.stream(model=model, max_tokens=24, messages=[
+            {"role": "user", "content": "Prove that there are infinitely many primes."}]) as s:
+        message = s.get_final_message()
+    kinds = [block.type for block in message.content]
+    if kinds != ["thinking"] or message.stop_reason != "max_tokens":
+        raise SystemExit(f"the model answered {kinds} ({message.stop_reason}), not thinking alone: nothing to record")
+    return recorder.exchanges
+
+
 def unknown_model(base_url: str) -> list[dict]:
     client, recorder = recording_client(base_url)
     try:
@@ -154,6 +167,9 @@ def main() -> None:
              thinking_then_tool_use(base_url, thinking)),
             ("ollama_error_404_unknown_model", "a streamed request for a model that is not there: HTTP 404 and "
              "Ollama's Anthropic error JSON, before any event", unknown_model(base_url)),
+            ("chat_thinking_only_stream", f"model {thinking}, streamed, max_tokens=24, asked afresh: the model spends "
+             "the whole budget thinking (it never closes its thinking): a thinking block, no text block, stop_reason "
+             "max_tokens", thinking_only(base_url, thinking)),
         ):
             print("wrote", save_recording(name, f"{source}: {what}", exchanges))
         path = replay.save_recording(

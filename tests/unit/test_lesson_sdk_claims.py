@@ -2,8 +2,8 @@
 
 If an SDK upgrade changes one of these, the lesson's prose is wrong and this fails. Traffic is replayed through
 the real SDK from Ollama transcripts (``tests/recordings/ollama_stream_thinking_text.json``: a thinking block, then
-text, recorded from a real Ollama v0.34.4; ``chat_thinking_only_stream.json``: a budget spent on thinking, no text
-block, constructed in Ollama's stream format).
+text; ``chat_thinking_only_stream.json``: a budget spent on thinking, no text block; both recorded from a real Ollama
+v0.34.4).
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings
 - chat_stream_two_turns: a two-turn chat recorded from the embedded engine (record_chat.py); its recorded requests
   are what the magic must send, byte for byte as JSON;
 - stream_poem, error_404_base_url_v1, error_500_image: recorded from the engine;
-- ollama_stream_thinking_text, ollama_error_404_unknown_model, ollama_stream_tool_use: recorded from a real Ollama
-  v0.34.4 (record_real_ollama.py);
-- chat_thinking_only_stream: constructed in Ollama's wire format (anthropic/anthropic.go; behaviour table in
-  tests/ollama_double.py) (build_chat_transcripts.py).
+- ollama_stream_thinking_text, ollama_error_404_unknown_model, ollama_stream_tool_use, chat_thinking_only_stream:
+  recorded from a real Ollama v0.34.4 (record_real_ollama.py).
 The replayer serves responses in order and checks the path only; where a test pairs a request with a response
 recorded for another request, it says so. Nothing here writes model text, except the escape-sequence test, which
 edits one delta of a recorded stream and says so.

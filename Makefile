@@ -109,7 +109,8 @@ test-bounds: install
 
 # --- a real Ollama (issue 18): built from the Go module proxy by scripts/ollama.py (needs Go; `make test` does not) ---
 # Both editions' lessons, the live tests that concern a server, and the real-Ollama tests (the double's conformance,
-# real thinking), all against Ollama on ENGINE_TEST_PORT + 2, with the engine and the double on the two ports below it.
+# real thinking), all against Ollama on SECOND_PORT + 2, with the engine and the double on the two ports below it (the
+# conformance test puts the double beside it). One job: the lessons' kernels and Ollama's runner share the two cores.
 .PHONY: ollama test-ollama
 REAL_OLLAMA_TESTS := notebooks/en notebooks/zh tests/ollama tests/live/test_doctor_live.py tests/live/test_probe_live.py \
 	tests/live/test_chat_live.py tests/live/test_magic_live.py tests/live/test_usage_live.py \

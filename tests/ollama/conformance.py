@@ -411,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", required=True, help="the real Ollama, e.g. http://127.0.0.1:11444")
     parser.add_argument("--double", required=True, help="the Ollama double, e.g. http://127.0.0.1:11435")
     args = parser.parse_args(argv)
-    rows = compare(args.real, args.double, cases({"real": "qwen3", "double": "qwen3"},
-                                                 {"real": "qwen3", "double": "llava"}))
+    rows = compare(args.real, args.double, cases({"real": "qwen3", "double": "qwen3"},  # scripts/ollama.py's names
+                                                 {"real": "smollm2", "double": "llava"}))
     print(table(rows))
     return 0
 

@@ -32,6 +32,7 @@ _started_key = pytest.StashKey[object]()  # the engine module, when this session
 _double_key = pytest.StashKey[object]()  # the OllamaDouble in front of it, once one runs
 _kernel_ports_key = pytest.StashKey[object]()  # kernels take their ports there, or None: tests/kernel_ports.py
 _ollama_key = pytest.StashKey[object]()  # scripts/ollama.py as a module, when this session started a real Ollama
+_reports_key = pytest.StashKey[list]()  # (title, text) that tests leave for the end of the run: terminal_report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_started_key] = None
     config.stash[_double_key] = None
     config.stash[_ollama_key] = None
+    config.stash[_reports_key] = []
     if config.getoption("--real-ollama"):
         if config.getoption("--ollama-double") is not None:
             raise pytest.UsageError("--real-ollama and --ollama-double are two different servers: pick one")
@@ -174,6 +176,18 @@ def ollama_double(request: pytest.FixtureRequest):
     if request.config.stash.get(_started_key, None) is None:
         pytest.skip("the Ollama double stands in front of the embedded engine; OLLAMA_BASE_URL names another server")
     return _start_double(request.config)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    for title, text in config.stash.get(_reports_key, []):
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)
+
+
+@pytest.fixture()
+def terminal_report(request: pytest.FixtureRequest):
+    """``terminal_report(title, text)``: shown at the end of the run, passed or not, whatever ``-s`` says."""
+    return lambda title, text: request.config.stash[_reports_key].append((title, text))
 
 
 @dataclass(frozen=True)

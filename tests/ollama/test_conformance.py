@@ -1,7 +1,7 @@
 """The Ollama double against the real Ollama it imitates, both before the same weights (tests/ollama/conformance.py).
 
-Run with ``-s`` to see the table. Every difference must be explained in the double's docstring table
-(``tests.ollama_double.explained_differences``); the test fails on any other, naming it.
+The table of differences is printed at the end of the run. Every difference must be explained in the double's
+docstring table (``tests.ollama_double.explained_differences``); the test fails on any other, naming it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def report(rows: list[tuple[str, str, str, str]]) -> str:
     return table(shown, ("case", "field", "real Ollama", "double", ""))
 
 
-def test_the_double_answers_as_the_release_it_imitates(real_ollama, ollama_double):
+def test_the_double_answers_as_the_release_it_imitates(real_ollama, ollama_double, terminal_report):
     assert RELEASE == real_ollama.release, "the double names another release than the one built"
     toolless = next(name for name, capabilities in MODELS.items() if "tools" not in capabilities)
     thinking = next(name for name, capabilities in MODELS.items() if "thinking" in capabilities)
@@ -43,7 +43,7 @@ def test_the_double_answers_as_the_release_it_imitates(real_ollama, ollama_doubl
 
     rows = compare(real_ollama.base_url, ollama_double.base_url, all_cases)
 
-    print(f"\n{len(all_cases)} requests to Ollama {real_ollama.release} and to the double; differences:")
-    print(report(rows))
+    terminal_report(f"the Ollama double against Ollama {real_ollama.release}: {len(all_cases)} requests to each; "
+                    f"differences", report(rows))
     unexplained = [row for row in rows if explanation(row) is None]
     assert not unexplained, "differences the double neither fixes nor explains:\n" + table(unexplained)

@@ -39,10 +39,10 @@ def test_the_v1_mistake_against_the_real_ollama(real_ollama):
         raise AssertionError("a /v1 base URL reached /v1/v1/messages and got an answer")
 
 
-def test_the_probe_reports_what_lesson_09_says_of_ollama(real_ollama):
+def test_the_probe_reports_what_lesson_09_says_of_ollama(real_ollama, terminal_report):
     client = anthropic.Anthropic(base_url=real_ollama.base_url, api_key="ollama", max_retries=0, timeout=120)
     report = probe(client, real_ollama.text_model, vision_model=real_ollama.text_model)
-    print(f"\n{report}")
+    terminal_report(f"the probe on Ollama {real_ollama.release}", str(report))
     outcomes = {row["feature"]: row["outcome"] for row in report.rows}
     assert outcomes["count_tokens"] == "error" and "404" in report["count_tokens"]["detail"]
     assert outcomes["URL image"] == "error" and "Only base64 images are supported" in report["URL image"]["detail"]

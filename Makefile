@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 # The engine build (CPU-bound) and pip's install (mostly network and disk) run side by side on a first run.
 BOTH   := $(MAKE) --no-print-directory -j2
 
-.PHONY: lab test test-suite lesson-passes test-ollama ollama-passes test-newest test-bounds lock install engine lab-engine lint bench clean help
+.PHONY: lab test test-suite lesson-passes test-double double-passes test-newest test-bounds lock install engine lab-engine lint bench clean help
 help:
 	@echo "make lab     install everything, use Ollama or start the embedded engine, open JupyterLab"
 	@echo "make test    install everything; lint, unit, live, package, launch and browser tests, and every lesson"
-	@echo "             three times: on the embedded engine, then through the Ollama double as llama3.2 and as qwen3"
-	@echo "make test-ollama  only the two passes of the lessons through the Ollama double"
+	@echo "             on the embedded engine, then the English ones through the Ollama double as llama3.2, qwen3 and gpt-oss"
+	@echo "make test-double  only the three passes of the lessons through the Ollama double"
+	@echo "make test-ollama  build a real Ollama (needs Go) and run every lesson and the live tests against it"
 	@echo "make engine  build/fetch the embedded engine only (cached; first time 3-4 min on 2 cores)"
 	@echo "make bench   print the kit's and the engine's performance figures"
 	@echo "make test-newest  the canary: a fresh venv with the newest releases pyproject's ranges allow; unit tests and"
@@ -55,12 +56,13 @@ lint: install
 	GOBIN=$(TOOLS)/actionlint-$(ACTIONLINT) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT)
 	$(TOOLS)/actionlint-$(ACTIONLINT)/actionlint
 
-# Pass 1 (pytest): everything, both lesson editions on the embedded engine. Passes 2 and 3: the lessons as a
-# learner with Ollama sees them, through tests/ollama_double.py in front of the engine (see conftest.py); the
-# English edition is enough there, the Chinese one is the same program (tests/test_editions.py).
+# Pass 1 (pytest): everything, both lesson editions on the embedded engine. Passes 2 to 4: the lessons as a
+# learner with Ollama sees them, through tests/ollama_double.py in front of the engine (see conftest.py), as llama3.2,
+# the thinking qwen3 and gpt-oss (whose thinking cannot be switched off); the English edition is enough there, the
+# Chinese one is the same program (tests/test_editions.py). A real Ollama: make test-ollama, below.
 # One pytest alone leaves the second core mostly idle (its kernel and the engine take turns), so make test runs two
 # jobs side by side, each with its own engine: the whole suite but the Chinese lessons (test-suite), and the Chinese
-# lessons then passes 2 and 3 (lesson-passes, on SECOND_PORT; the suite uses ENGINE_TEST_PORT 18435 to +101).
+# lessons then passes 2 to 4 (lesson-passes, on SECOND_PORT; the suite uses ENGINE_TEST_PORT 18435 to +101).
 # Each job's kernels take their ports from a range of its own, below the system's ephemeral ports: jupyter_client's
 # own choice races between sessions (tests/kernel_ports.py). Each job prints its reports when it ends.
 SECOND_PORT  ?= 18635
@@ -73,7 +75,7 @@ test:
 	@$(BOTH) install engine
 	$(BIN)/ruff check .
 ifeq ($(OLLAMA_BASE_URL),)
-	@echo "[test] two jobs side by side: the suite with the English lessons, and the Chinese lessons then the English ones through the Ollama double as llama3.2 and qwen3; each job's report appears when it ends"
+	@echo "[test] two jobs side by side: the suite with the English lessons, and the Chinese lessons then the English ones through the Ollama double as llama3.2, qwen3 and gpt-oss; each job's report appears when it ends"
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-suite lesson-passes
 else
 	@echo "[test] OLLAMA_BASE_URL is set: everything runs against $(OLLAMA_BASE_URL); the passes through the Ollama double need the embedded engine and are left out"
@@ -85,13 +87,13 @@ test-suite:
 
 lesson-passes:
 	$(LESSON_JOB) $(BIN)/python -m pytest $(ZH_LESSONS)
-	@$(MAKE) --no-print-directory ollama-passes
+	@$(MAKE) --no-print-directory double-passes
 
-test-ollama:
+test-double:
 	@$(BOTH) install engine
-	@$(MAKE) --no-print-directory ollama-passes
+	@$(MAKE) --no-print-directory double-passes
 
-ollama-passes:
+double-passes:
 	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double llama3.2
 	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double qwen3
 	$(LESSON_JOB) $(BIN)/python -m pytest notebooks/en --ollama-double gpt-oss
@@ -141,3 +143,19 @@ test-bounds: install
 	$(BOUNDS)/lowest/bin/python -m pip install --quiet --constraint $(BOUNDS)/floors.txt ".[test]"
 	@echo "[bounds] lowest:" && $(BOUNDS)/lowest/bin/python scripts/bounds.py versions
 	$(BOUNDS)/lowest/bin/python -m pytest tests/unit -q
+
+# --- a real Ollama (issue 18): built from the Go module proxy by scripts/ollama.py (needs Go; `make test` does not) ---
+# Both editions' lessons, the live tests that concern a server, and the real-Ollama tests (the double's conformance,
+# real thinking), all against Ollama on SECOND_PORT + 2, with the engine and the double on the two ports below it (the
+# conformance test puts the double beside it). One job: the lessons' kernels and Ollama's runner share the two cores.
+.PHONY: ollama test-ollama
+REAL_OLLAMA_TESTS := notebooks/en notebooks/zh tests/ollama tests/live/test_doctor_live.py tests/live/test_probe_live.py \
+	tests/live/test_chat_live.py tests/live/test_magic_live.py tests/live/test_usage_live.py \
+	tests/live/test_stream_view_live.py tests/live/test_engine_stream_live.py
+
+ollama: | $(BIN)/python
+	$(BIN)/python scripts/ollama.py install
+
+test-ollama:
+	@$(BOTH) install ollama
+	$(LESSON_JOB) $(BIN)/python -m pytest --real-ollama $(REAL_OLLAMA_TESTS)

@@ -8,21 +8,31 @@ at it through the environment before any kernel starts, and stops it at the end.
 in front of that engine, on ``ENGINE_TEST_PORT + 1``, and points the lessons at it as Ollama would be:
 ``OLLAMA_MODEL=MODEL`` and ``OLLAMA_VISION_MODEL=llava``: the variables a learner sets. No lesson reads a variable only
 the test run sets; a check cell works out from the reply (and the model's name, for gpt-oss) whether the model
-thought. ``make test-ollama`` runs the lessons all three ways.
+thought. ``make test-double`` runs the lessons all three ways.
+
+``--real-ollama`` runs against a real Ollama instead: the release ``scripts/ollama.py`` builds from the Go module
+proxy, started on ``REAL_OLLAMA_TEST_PORT`` (default ``ENGINE_TEST_PORT + 2``) with the engine's model imported as
+``llama3.2`` and ``qwen3``; the lessons and live tests see ``OLLAMA_MODEL=llama3.2`` (also the vision model: no small
+vision model exists to import). The embedded engine starts too when a test asks for the Ollama double (the
+conformance test puts the two side by side). ``make test-ollama`` runs it.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pytest
 
 TEST_PORT = int(os.environ.get("ENGINE_TEST_PORT", "18435"))
-LIVE_FIXTURES = {"live_settings", "live_client", "live_model", "ollama_double"}
+REAL_OLLAMA_PORT = int(os.environ.get("REAL_OLLAMA_TEST_PORT") or TEST_PORT + 2)
+LIVE_FIXTURES = {"live_settings", "live_client", "live_model", "ollama_double", "real_ollama"}
 DOUBLE_VISION_MODEL = "llava"
 _started_key = pytest.StashKey[object]()  # the engine module, when this session started the engine
 _double_key = pytest.StashKey[object]()  # the OllamaDouble in front of it, once one runs
 _kernel_ports_key = pytest.StashKey[object]()  # kernels take their ports there, or None: tests/kernel_ports.py
+_ollama_key = pytest.StashKey[object]()  # scripts/ollama.py as a module, when this session started a real Ollama
+_reports_key = pytest.StashKey[list]()  # (title, text) that tests leave for the end of the run: terminal_report
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,6 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                      help="run through the Ollama double in front of the embedded engine, as MODEL "
                           "(llama3.2, qwen3 or gpt-oss): the lessons see Ollama's interface and, for qwen3, a "
                           "thinking model; for gpt-oss, one whose thinking cannot be switched off")
+    parser.addoption("--real-ollama", action="store_true", default=False,
+                     help="run against a real Ollama built by scripts/ollama.py (make test-ollama), started on "
+                          "REAL_OLLAMA_TEST_PORT (default ENGINE_TEST_PORT + 2)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +57,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "live: needs a real model server (the embedded engine or OLLAMA_BASE_URL)")
     config.stash[_started_key] = None
     config.stash[_double_key] = None
+    config.stash[_ollama_key] = None
+    config.stash[_reports_key] = []
+    if config.getoption("--real-ollama"):
+        if config.getoption("--ollama-double") is not None:
+            raise pytest.UsageError("--real-ollama and --ollama-double are two different servers: pick one")
+        if os.environ.get("OLLAMA_BASE_URL"):
+            raise pytest.UsageError("--real-ollama starts its own Ollama: unset OLLAMA_BASE_URL")
     model = config.getoption("--ollama-double")
     if model is not None:
         from tests.ollama_double import MODELS
@@ -74,6 +94,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Runs after collection and before any notebook kernel starts, so kernels inherit the environment."""
     if os.environ.get("OLLAMA_BASE_URL") or not any(_needs_server(item) for item in session.items):
         return
+    if session.config.getoption("--real-ollama"):
+        _start_real_ollama(session)
+        if not any("ollama_double" in getattr(item, "fixturenames", ()) for item in session.items):
+            return
+    _start_engine(session)
+
+
+def _start_real_ollama(session: pytest.Session) -> None:
+    from tests.replay import load_ollama
+
+    ollama = load_ollama()
+    try:
+        seconds = ollama.start(REAL_OLLAMA_PORT)
+    except ollama.engine.EngineError as error:
+        pytest.exit(f"could not start the real Ollama: {error}", returncode=3)
+    session.config.stash[_ollama_key] = ollama
+    os.environ.update(ollama.environment(REAL_OLLAMA_PORT))
+    print(f"\n[ollama] Ollama {ollama.release()} (built from the Go module proxy) at "
+          f"{ollama.base_url(REAL_OLLAMA_PORT)}, ready in {seconds:.1f} s; "
+          f"OLLAMA_MODEL={os.environ['OLLAMA_MODEL']} OLLAMA_VISION_MODEL={os.environ['OLLAMA_VISION_MODEL']}")
+
+
+def _start_engine(session: pytest.Session) -> None:
     from tests.replay import load_engine
 
     engine = load_engine()
@@ -82,7 +125,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     except engine.EngineError as error:
         pytest.exit(f"could not start the embedded engine: {error}", returncode=3)
     session.config.stash[_started_key] = engine
-    os.environ.update(engine.environment(TEST_PORT))
+    if session.config.stash[_ollama_key] is None:  # with a real Ollama, the lessons stay on it
+        os.environ.update(engine.environment(TEST_PORT))
     print(f"\n[engine] test server on port {TEST_PORT}, ready in {seconds:.1f} s")
     model = session.config.getoption("--ollama-double")
     if model is not None:
@@ -120,6 +164,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     engine = session.config.stash.get(_started_key, None)
     if engine is not None:
         engine.stop(TEST_PORT)
+    ollama = session.config.stash.get(_ollama_key, None)
+    if ollama is not None:
+        ollama.stop(REAL_OLLAMA_PORT)
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +175,37 @@ def ollama_double(request: pytest.FixtureRequest):
     if request.config.stash.get(_started_key, None) is None:
         pytest.skip("the Ollama double stands in front of the embedded engine; OLLAMA_BASE_URL names another server")
     return _start_double(request.config)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    for title, text in config.stash.get(_reports_key, []):
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)
+
+
+@pytest.fixture()
+def terminal_report(request: pytest.FixtureRequest):
+    """``terminal_report(title, text)``: shown at the end of the run, passed or not, whatever ``-s`` says."""
+    return lambda title, text: request.config.stash[_reports_key].append((title, text))
+
+
+@dataclass(frozen=True)
+class RealOllama:
+    base_url: str
+    release: str  # e.g. "0.34.4"
+    text_model: str  # completion and tools
+    thinking_model: str  # completion, tools and thinking (scripts/ollama.py: its replies are all thinking)
+    plain_model: str  # completion only
+
+
+@pytest.fixture(scope="session")
+def real_ollama(request: pytest.FixtureRequest) -> RealOllama:
+    """The real Ollama this session started (``--real-ollama``, ``make test-ollama``)."""
+    ollama = request.config.stash.get(_ollama_key, None)
+    if ollama is None:
+        pytest.skip("needs a real Ollama: run with --real-ollama (make test-ollama)")
+    return RealOllama(ollama.base_url(REAL_OLLAMA_PORT), ollama.release(), ollama.TEXT_MODEL, ollama.THINKING_MODEL,
+                      ollama.PLAIN_MODEL)
 
 
 @pytest.fixture(scope="session")

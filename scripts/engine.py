@@ -42,6 +42,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -377,14 +378,19 @@ def log_file(p: dict[str, Path], port: int) -> Path:
     return p["run"] / f"llama-server-{port}.log"
 
 
-def our_pid(p: dict[str, Path], port: int) -> int | None:
-    """The pid we started on this port, if that process still runs our binary (pids get reused)."""
+def running_pid(pid_path: Path, binary: Path) -> int | None:
+    """The pid written in ``pid_path``, if that process still runs ``binary`` (pids get reused)."""
     try:
-        pid = int(pid_file(p, port).read_text().strip())
+        pid = int(pid_path.read_text().strip())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
         return None
-    return pid if cmdline and cmdline[0].decode(errors="replace") == str(p["binary"]) else None
+    return pid if cmdline and cmdline[0].decode(errors="replace") == str(binary) else None
+
+
+def our_pid(p: dict[str, Path], port: int) -> int | None:
+    """The pid we started on this port, if that process still runs our binary."""
+    return running_pid(pid_file(p, port), p["binary"])
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
@@ -442,35 +448,60 @@ def start(port: int, timeout: float = 60.0) -> float:
     command = [str(p["binary"]), "-m", str(p["model"]), "--host", HOST, "--port", str(port), "--jinja",
                "-c", "4096", "--seed", "42", "-np", "1", "-t", threads, "--no-webui", "-a", MODEL_ALIAS]
     began = time.monotonic()
+    process = spawn(command, log, pid_file(p, port))
+    outcome = wait_until_ready(process, lambda: healthy(port), timeout, pid_file(p, port))
+    if outcome == "exited":
+        if process.returncode == -signal.SIGILL:
+            raise EngineError(f"llama-server uses an instruction this CPU lacks (it was built for another "
+                              f"machine): delete {p['binary'].parent} and run `python scripts/engine.py install`")
+        raise EngineError(f"llama-server exited at start (code {process.returncode}); "
+                          f"last lines of {log}:\n{log_tail(log)}")
+    if outcome == "timeout":
+        raise EngineError(f"llama-server did not become healthy within {timeout:.0f} s; last lines of {log}:\n"
+                          f"{log_tail(log)}")
+    elapsed = time.monotonic() - began
+    say(f"ready at {base_url(port)} (model {MODEL_ALIAS}, pid {process.pid}) in {elapsed:.1f} s")
+    return elapsed
+
+
+def spawn(command: list[str], log: Path, pid_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start a server in its own session (a Ctrl-C in the terminal does not reach it), its output in ``log``,
+    its pid in ``pid_path``."""
     with log.open("w") as log_handle:
-        process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
-    pid_file(p, port).write_text(str(process.pid))
+        process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, env=env)
+    pid_path.write_text(str(process.pid))
+    return process
+
+
+def wait_until_ready(process: subprocess.Popen, ready: Callable[[], bool], timeout: float, pid_path: Path) -> str:
+    """``"ready"`` once ``ready()`` is true, ``"exited"`` if the process ended first, ``"timeout"`` (after stopping
+    it) if neither happened in time. Not ready: its pid file is removed."""
+    began = time.monotonic()
     while time.monotonic() - began < timeout:
         if process.poll() is not None:
-            pid_file(p, port).unlink(missing_ok=True)
-            if process.returncode == -signal.SIGILL:
-                raise EngineError(f"llama-server uses an instruction this CPU lacks (it was built for another "
-                                  f"machine): delete {p['binary'].parent} and run `python scripts/engine.py install`")
-            raise EngineError(f"llama-server exited at start (code {process.returncode}); "
-                              f"last lines of {log}:\n{log_tail(log)}")
-        if healthy(port):
-            elapsed = time.monotonic() - began
-            say(f"ready at {base_url(port)} (model {MODEL_ALIAS}, pid {process.pid}) in {elapsed:.1f} s")
-            return elapsed
+            pid_path.unlink(missing_ok=True)
+            return "exited"
+        if ready():
+            return "ready"
         time.sleep(0.1)
     process.terminate()
-    pid_file(p, port).unlink(missing_ok=True)
-    raise EngineError(f"llama-server did not become healthy within {timeout:.0f} s; last lines of {log}:\n"
-                      f"{log_tail(log)}")
+    pid_path.unlink(missing_ok=True)
+    return "timeout"
 
 
 def stop(port: int) -> bool:
     """Stop the server this tool started on this port; never touches another process."""
     p = paths()
-    pid = our_pid(p, port)
+    return terminate(pid_file(p, port), p["binary"])
+
+
+def terminate(pid_path: Path, binary: Path) -> bool:
+    """Stop the process named in ``pid_path`` if it still runs ``binary`` (SIGTERM, then SIGKILL after 10 s);
+    False when there was none."""
+    pid = running_pid(pid_path, binary)
     if pid is None:
-        pid_file(p, port).unlink(missing_ok=True)
+        pid_path.unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
@@ -482,9 +513,9 @@ def stop(port: int) -> bool:
         except ChildProcessError:
             pass
         time.sleep(0.1)
-    if Path(f"/proc/{pid}").exists() and our_pid(p, port) == pid:
+    if Path(f"/proc/{pid}").exists() and running_pid(pid_path, binary) == pid:
         os.kill(pid, signal.SIGKILL)
-    pid_file(p, port).unlink(missing_ok=True)
+    pid_path.unlink(missing_ok=True)
     return True
 
 

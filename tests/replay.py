@@ -54,12 +54,22 @@ def replay_client(exchanges: list[dict[str, Any]] | str, **options: Any):
     return _replay.replay_client(exchanges, **options)
 
 
-def load_engine():
-    """``scripts/engine.py`` as a module (it is a script, not part of the installed kit)."""
-    spec = importlib.util.spec_from_file_location("engine", ROOT / "scripts" / "engine.py")
+def load_script(name: str):
+    """``scripts/NAME.py`` as a fresh module (the scripts are not part of the installed kit)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_engine():
+    """``scripts/engine.py``: the embedded engine."""
+    return load_script("engine")
+
+
+def load_ollama():
+    """``scripts/ollama.py``: the real Ollama built from the Go module proxy (``make test-ollama``)."""
+    return load_script("ollama")
 
 
 @contextmanager
@@ -94,3 +104,25 @@ def caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
+
+@contextmanager
+def real_ollama_for_recording(script: str, description: str) -> Iterator[tuple[Any, str, str]]:
+    """Like ``engine_for_recording``, for a real Ollama (``scripts/ollama.py``; ``--port``, default its own): yields
+    ``(ollama, base_url, source)``, where ``source`` names the release, how it was built, the weights and the date;
+    append which model name the exchange used."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, default=None, help="Ollama's port (default: scripts/ollama.py's)")
+    ollama = load_ollama()
+    port = parser.parse_args().port or ollama.DEFAULT_PORT
+    already = ollama.our_pid(ollama.paths(), port) is not None and ollama.answers(port)
+    ollama.start(port)  # imports the models when they are missing or changed
+    base_url = ollama.base_url(port)
+    source = (f"recorded from a real Ollama {ollama.release()} ({ollama.OLLAMA['module']}@{ollama.OLLAMA['version']} "
+              f"built from the Go module proxy by scripts/ollama.py; its runner is the embedded engine's llama-server) "
+              f"serving SmolLM2-135M-Instruct.Q4_1.gguf imported under the names the lessons use, at {base_url} on "
+              f"{datetime.date.today().isoformat()} by {script}")
+    try:
+        yield ollama, base_url, source
+    finally:
+        if not already:
+            ollama.stop(port)

@@ -1,10 +1,10 @@
-"""Build the Ollama-shaped ChatWidget transcripts (``chat_*`` marked "constructed"): written, not recorded.
+"""Build ``chat_xss_create.json``: a ChatWidget transcript in Ollama's wire format. Constructed, not recorded.
 
     python tests/recordings/build_chat_transcripts.py
 
-The embedded engine cannot think and would not echo hostile HTML on demand, so these follow Ollama's wire format
-exactly as ``build_ollama_transcripts.py`` does (Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py)): a non-streamed reply whose text carries XSS
-payloads, and a streamed qwen3-style reply that spends all of ``max_tokens`` thinking (no text block at all).
+No model of ours echoes hostile HTML on demand, so this follows Ollama's wire format as ``build_ollama_transcripts.py``
+does: a non-streamed reply whose text carries XSS payloads. (``chat_thinking_only_stream.json``, a reply that spends
+all of ``max_tokens`` thinking, is recorded from a real Ollama by ``record_real_ollama.py``.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.recordings.build_ollama_transcripts import SSE, Converter, estimate, exchange, go_json  # noqa: E402
+from tests.recordings.build_ollama_transcripts import estimate, exchange, go_json  # noqa: E402
 from tests.replay import save_recording  # noqa: E402
 
 JSON = {"content-type": "application/json; charset=utf-8"}
@@ -39,20 +39,6 @@ def xss_create() -> None:
                    [exchange(request, 200, JSON, body)])
 
 
-def thinking_only_stream() -> None:
-    messages = [{"role": "user", "content": "Prove that there are infinitely many primes."}]
-    request = {"max_tokens": 24, "messages": messages, "model": "qwen3", "stream": True}
-    reply = Converter("msg_4a61f0e8b29c7d35a1e0c6b7", "qwen3", estimate(messages))
-    reply.thinking("The user wants Euclid's proof. Suppose finitely many primes p1 ... pn, multiply them, add one")
-    save_recording("chat_thinking_only_stream",
-                   "constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py), not recorded: streamed POST "
-                   "/v1/messages built by tests/recordings/build_chat_transcripts.py after Ollama's StreamConverter; "
-                   "a qwen3-style reply that spends max_tokens on its thinking block: no text block, stop_reason "
-                   "max_tokens",
-                   [exchange(request, 200, SSE, reply.finish("max_tokens", estimate(messages)))])
-
-
 if __name__ == "__main__":
     xss_create()
-    thinking_only_stream()
-    print("wrote tests/recordings/chat_xss_create.json, tests/recordings/chat_thinking_only_stream.json")
+    print("wrote tests/recordings/chat_xss_create.json")

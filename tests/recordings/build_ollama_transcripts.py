@@ -1,17 +1,18 @@
-"""Build the Ollama-shaped stream transcripts (``ollama_*.json``): constructed, not recorded.
+"""Build ``ollama_stream_xss.json``: hostile model output in Ollama's stream format. Constructed, not recorded.
 
     python tests/recordings/build_ollama_transcripts.py
 
-The embedded engine cannot think, call tools or answer 404 for an unknown model, so these transcripts are written
-from Ollama's converter (``anthropic/anthropic.go`` ``StreamConverter.Process`` and ``middleware/anthropic.go``
-``writeSSE``/``writeError``, read at v0.32.15; the format is unchanged since v0.14): ``event: NAME\\ndata:
-JSON\\n\\n`` frames, no ``ping``; ``message_start`` with ``msg_<24 hex>``, the requested model, empty content, no
-stop_reason/stop_sequence keys and the *estimated* input tokens (``estimateTokens``: UTF-8 **bytes** of roles, texts
-and tool definitions, divided by 4); a thinking block first, then text, then tool_use with a
-``call_<8 chars>`` id whose arguments arrive in ONE ``input_json_delta``; ``message_delta`` with stop_reason and
-``usage`` {input_tokens, output_tokens}; errors as ``{"type":"error","error":{...},"request_id":"req_<24 hex>"}``
-with the HTTP status. JSON is encoded the way Go's ``encoding/json`` does it (``<``, ``>``, ``&`` as ``\\u003c``...),
-so the SDK decodes the very bytes Ollama would send. The texts themselves are written by hand.
+The other Ollama transcripts are recorded from a real Ollama (``record_real_ollama.py``). This one cannot be: it is
+what a prompt-injected model could send (script tags, event handlers, ``javascript:`` links in thinking, text, a
+tool's name and its input), and no model of ours writes that. The frames follow a real Ollama v0.34.4 stream (the
+recorded ``ollama_stream_tool_use.json``; ``anthropic/anthropic.go`` ``StreamConverter.Process``,
+``middleware/anthropic.go`` ``writeSSE``): ``event: NAME\\ndata: JSON\\n\\n`` frames, no ``ping``;
+``message_start`` with ``msg_<24 hex>``, the requested model, empty content and the *estimated* input tokens
+(``EstimateCountTokens``: UTF-8 **bytes** of roles, texts and tool definitions, divided by 4); a thinking block first,
+then text, then tool_use with a ``call_<8 chars>`` id whose arguments arrive in ONE ``input_json_delta``;
+``message_delta`` with stop_reason and ``usage`` {input_tokens, cache_read_input_tokens, output_tokens}. JSON is
+encoded the way Go's ``encoding/json`` does it (``<``, ``>``, ``&`` as ``\\u003c``...), so the SDK decodes the very
+bytes Ollama would send. The texts are written by hand.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from tests.ollama_double import go_json  # noqa: E402 - Go's json.Marshal, one home for it
 from tests.replay import save_recording  # noqa: E402
 
-SOURCE = ("constructed after Ollama v0.32.15's anthropic/anthropic.go (wire format of v0.14+), not recorded: streamed POST /v1/messages "
-          "built by tests/recordings/build_ollama_transcripts.py after Ollama's StreamConverter; {what}")
+SOURCE = ("constructed after Ollama v0.34.4's anthropic/anthropic.go and a stream recorded from it, not recorded: streamed "
+          "POST /v1/messages built by tests/recordings/build_ollama_transcripts.py after Ollama's StreamConverter; {what}")
 SSE = {"content-type": "text/event-stream"}
 
 
@@ -82,14 +83,14 @@ class Converter:
         self._stop()
 
     def finish(self, stop_reason: str, input_tokens: int) -> str:
-        self._event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason},
-                                      "usage": {"input_tokens": input_tokens, "output_tokens": self.output_tokens}})
+        usage = {"input_tokens": input_tokens, "cache_read_input_tokens": 0, "output_tokens": self.output_tokens}
+        self._event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason}, "usage": usage})
         self._event("message_stop", {"type": "message_stop"})
         return "".join(self.frames)
 
 
 def estimate(messages: list[dict], tools: list[dict] = ()) -> int:
-    """Ollama's ``estimateTokens`` (anthropic/anthropic.go): Go's ``len`` counts UTF-8 bytes, of each role and
+    """Ollama's ``EstimateCountTokens`` (anthropic/anthropic.go): Go's ``len`` counts UTF-8 bytes, of each role and
     text and of each tool's name, description and raw ``input_schema`` JSON (here compact, as the SDK sends it);
     total / 4, at least 1."""
     size = sum(len(m["role"].encode()) + len(m["content"].encode()) for m in messages)
@@ -101,36 +102,6 @@ def estimate(messages: list[dict], tools: list[dict] = ()) -> int:
 def exchange(request: dict, status: int, headers: dict, body: str) -> dict:
     return {"request": {"method": "POST", "path": "/v1/messages", "json": request},
             "response": {"status": status, "headers": headers, "body": body}}
-
-
-def thinking_text() -> None:
-    messages = [{"role": "user", "content": "写一首关于秋天的短诗"}]
-    request = {"max_tokens": 400, "messages": messages, "model": "qwen3", "stream": True}
-    reply = Converter("msg_3f9a1c7e52b04d8e6a1f0c27", "qwen3", estimate(messages))
-    reply.thinking("The user wants a short poem about autumn, in Chinese. Four lines, simple images: "
-                   "leaves, wind, harvest moon.")
-    reply.text("**秋**\n\n- 落叶随风舞，\n- 金黄铺满路。\n- 明月照丰收，\n- 清霜点秋暮。\n")
-    save_recording("ollama_stream_thinking_text",
-                   SOURCE.format(what="qwen3-style reply: thinking block, then a Markdown text block; "
-                                      "stop_reason end_turn"),
-                   [exchange(request, 200, SSE, reply.finish("end_turn", 18))])
-
-
-def tool_use() -> None:
-    messages = [{"role": "user", "content": "What's the weather in Paris right now?"}]
-    tools = [{"name": "get_weather", "description": "Current weather for a city",
-              "input_schema": {"type": "object", "properties": {"city": {"type": "string"},
-                                                                "unit": {"type": "string"}},
-                               "required": ["city"]}}]
-    request = {"max_tokens": 1024, "messages": messages, "model": "qwen3", "stream": True, "tools": tools}
-    reply = Converter("msg_b81e4d0a9c6f2375e0d41a98", "qwen3", estimate(messages, tools))
-    reply.thinking("The user asks for the current weather in Paris. I have get_weather; call it with city Paris.")
-    reply.text("Let me check the weather in Paris.")
-    reply.tool_use("call_x7k2m9qa", "get_weather", {"city": "Paris", "unit": "celsius"})
-    save_recording("ollama_stream_tool_use",
-                   SOURCE.format(what="qwen3-style tool call: thinking, text, then one tool_use (call_ id, "
-                                      "arguments in one input_json_delta); stop_reason tool_use"),
-                   [exchange(request, 200, SSE, reply.finish("tool_use", 173))])
 
 
 def xss() -> None:
@@ -153,22 +124,6 @@ def xss() -> None:
                    [exchange(request, 200, SSE, reply.finish("tool_use", 61))])
 
 
-def unknown_model() -> None:
-    request = {"max_tokens": 64, "messages": [{"role": "user", "content": "你好"}], "model": "no-such-model",
-               "stream": True}
-    body = go_json({"type": "error", "error": {"type": "not_found_error",
-                                               "message": "model 'no-such-model' not found"},
-                    "request_id": "req_5e2b8c01d9f47a36b0c2e8d1"}) + "\n"  # json.Encoder adds the newline
-    save_recording("ollama_error_404_unknown_model",
-                   "constructed after Ollama v0.32.15's middleware/anthropic.go, not recorded: streamed request for a "
-                   "model that is not pulled; Ollama answers before any event with HTTP 404 and its Anthropic error "
-                   "JSON (middleware writeError)",
-                   [exchange(request, 404, {"content-type": "application/json"}, body)])
-
-
 if __name__ == "__main__":
-    thinking_text()
-    tool_use()
     xss()
-    unknown_model()
-    print("wrote tests/recordings/ollama_*.json")
+    print("wrote tests/recordings/ollama_stream_xss.json")

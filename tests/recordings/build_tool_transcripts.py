@@ -1,6 +1,8 @@
 """builds the tools_*.json transcripts, in Ollama's wire format: tests/recordings/, and notebooks/data/ for those a
-lesson reads: the three lesson 06 replays and two its exercises check a learner's code on (the unit tests read those
-from there: one copy)."""
+lesson reads (the unit tests read them from there: one copy): lesson 06's tools_loops_forever.json, a model that keeps
+calling a tool, which no small model of ours does (tried on the real Ollama with earlier turns that show it), and the
+two its exercises check a learner's code on. Lesson 06's other two, tools_tool_raises.json and
+tools_no_tool_support.json, are recorded from a real Ollama by record_real_ollama.py."""
 import hashlib
 import json
 import sys
@@ -14,7 +16,7 @@ SOURCE = ("constructed by hand in Ollama's wire format (anthropic/anthropic.go T
           "v0.14 to v0.32.15), not recorded: non-streamed POST /v1/messages; "
           "ids msg_<24 hex> and call_<8 chars>; content in order thinking, text, tool_use; model echoes the request; "
           "no stop_sequence key; usage has only input_tokens and output_tokens")
-READ_BY_LESSONS = {"tools_tool_raises", "tools_loops_forever", "tools_no_tool_support",  # lesson 06
+READ_BY_LESSONS = {"tools_loops_forever",  # lesson 06; its other two are recorded by record_real_ollama.py
                    "tools_single_get_weather", "tools_two_tools"}  # the exercises (exercises/)
 MODEL = "qwen3"
 USER = {"role": "user", "content": "北京今天天气怎么样?"}
@@ -95,19 +97,6 @@ def two_tools():
     ]
 
 
-def tool_raises():
-    user = {"role": "user", "content": "亚特兰蒂斯今天天气怎么样?"}
-    turn1 = [tool_use("call_z0b5n8ye", "get_weather", {"city": "亚特兰蒂斯"})]
-    m2 = [user, {"role": "assistant", "content": turn1},
-          {"role": "user", "content": [result("call_z0b5n8ye", "Error: KeyError: 'no weather station for 亚特兰蒂斯'",
-                                              is_error=True)]}]
-    return [
-        {"request": request([user], [WEATHER]), "response": response(turn1, "tool_use", 186, 24)},
-        {"request": request(m2, [WEATHER]),
-         "response": response([text("抱歉，我查不到亚特兰蒂斯的天气。")], "end_turn", 230, 17)},
-    ]
-
-
 def unknown_and_untrusted():
     user = {"role": "user", "content": "北京今天天气怎么样?"}
     hostile = "__import__('os').system('touch /tmp/tool_loop_pwned')"
@@ -142,19 +131,9 @@ def answers_in_text():
                                   "end_turn", 182, 30)}]
 
 
-def no_tool_support():
-    global MODEL
-    MODEL = "gemma3:4b"
-    ex = [{"request": request([USER], [WEATHER]),
-           "response": error(400, "invalid_request_error", "registry.ollama.ai/library/gemma3:4b does not support tools")}]
-    MODEL = "qwen3"
-    return ex
-
-
 for name, build in [("tools_single_get_weather", single), ("tools_two_tools", two_tools),
-                    ("tools_tool_raises", tool_raises), ("tools_unknown_and_untrusted", unknown_and_untrusted),
-                    ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text),
-                    ("tools_no_tool_support", no_tool_support)]:
+                    ("tools_unknown_and_untrusted", unknown_and_untrusted),
+                    ("tools_loops_forever", loops_forever), ("tools_answers_in_text", answers_in_text)]:
     if name in READ_BY_LESSONS:
         print(replay.save_recording(LESSON_DATA / f"{name}.json", SOURCE, build()))
     else:

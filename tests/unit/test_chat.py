@@ -3,10 +3,10 @@
 Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings/:
 - chat_stream_two_turns, chat_create_two_turns: recorded from the embedded engine (tests/recordings/record_chat.py);
 - error_500_image: recorded from the engine (image block to a text-only model);
-- ollama_error_404_unknown_model, ollama_stream_xss, chat_xss_create, chat_thinking_only_stream: constructed
-  in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py)
-  (build_ollama_transcripts.py, build_chat_transcripts.py);
-- ollama_stream_thinking_text: constructed the same way (a qwen3-style reply: thinking, then text);
+- ollama_error_404_unknown_model, ollama_stream_thinking_text (thinking, then text), chat_thinking_only_stream (a
+  budget spent on thinking): recorded from a real Ollama v0.34.4 (record_real_ollama.py);
+- ollama_stream_xss, chat_xss_create: constructed in Ollama's wire format (anthropic/anthropic.go; behaviour table
+  in tests/ollama_double.py) (build_ollama_transcripts.py, build_chat_transcripts.py);
 - the 404 with a hostile model name below is built in this file, in the same format (Ollama echoes the name).
 The replayer serves responses in order and checks the path only; where a test pairs a request with a response
 recorded for a different request, it says so. The Stop tests serve a recorded engine stream slowly

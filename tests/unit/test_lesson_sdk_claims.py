@@ -1,9 +1,9 @@
 """What lesson 02 teaches about the installed ``anthropic`` SDK's stream helpers, held against that SDK.
 
 If an SDK upgrade changes one of these, the lesson's prose is wrong and this fails. Traffic is replayed through
-the real SDK from Ollama-shaped transcripts constructed after Ollama v0.32.15's stream converter
-(``tests/recordings/ollama_stream_thinking_text.json``: a thinking block, then text;
-``chat_thinking_only_stream.json``: a budget spent on thinking, no text block).
+the real SDK from Ollama transcripts (``tests/recordings/ollama_stream_thinking_text.json``: a thinking block, then
+text; ``chat_thinking_only_stream.json``: a budget spent on thinking, no text block; both recorded from a real Ollama
+v0.34.4).
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ Traffic is replayed through the real SDK (tests/replay.py) from tests/recordings
 - chat_stream_two_turns: a two-turn chat recorded from the embedded engine (record_chat.py); its recorded requests
   are what the magic must send, byte for byte as JSON;
 - stream_poem, error_404_base_url_v1, error_500_image: recorded from the engine;
-- ollama_stream_thinking_text, ollama_error_404_unknown_model, chat_thinking_only_stream, ollama_stream_tool_use:
-  constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table in tests/ollama_double.py)
-  (build_ollama_transcripts.py, build_chat_transcripts.py).
+- ollama_stream_thinking_text, ollama_error_404_unknown_model, ollama_stream_tool_use, chat_thinking_only_stream:
+  recorded from a real Ollama v0.34.4 (record_real_ollama.py).
 The replayer serves responses in order and checks the path only; where a test pairs a request with a response
 recorded for another request, it says so. Nothing here writes model text, except the escape-sequence test, which
 edits one delta of a recorded stream and says so.
@@ -245,9 +244,10 @@ def test_terminal_view_dims_marks_only_on_a_terminal():
     recorded = exchanges("ollama_stream_thinking_text")
     client, _ = replay_client(recorded)
     out = io.StringIO()
-    TerminalView(out, dim=True).consume(client.messages.stream(**recorded_request(recorded[0])))
+    view = TerminalView(out, dim=True)
+    view.consume(client.messages.stream(**recorded_request(recorded[0])))
     first, *_, last = out.getvalue().splitlines()
-    assert first.startswith("\x1b[2m[thinking] The user") and first.endswith(" of thinking]\x1b[0m")
+    assert first.startswith(f"\x1b[2m[thinking] {view.result.thinking[:20]}") and first.endswith(" of thinking]\x1b[0m")
     assert first.count("\x1b[") == 2  # one dim span for the whole thinking line
     assert last.startswith("\x1b[2m[stop_reason") and last.endswith("]\x1b[0m")
 

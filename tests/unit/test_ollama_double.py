@@ -1,9 +1,10 @@
 """The Ollama double's own logic (tests/ollama_double.py), without a model server.
 
-The converter is held to the Ollama-shaped transcripts in tests/recordings (ollama_*.json, constructed by
-build_ollama_transcripts.py after Ollama v0.32.15's StreamConverter, not recorded): fed the same pieces, it must
-write the same bytes. Requests that Ollama refuses before any model runs are sent over HTTP to a double whose
-upstream is a closed port, so these tests need no engine; what needs one is in tests/live/test_ollama_double_live.py.
+The converter is held to the Ollama transcripts in tests/recordings (ollama_*.json: recorded from a real Ollama
+v0.34.4 by record_real_ollama.py, except ollama_stream_xss, constructed by build_ollama_transcripts.py): fed the same
+pieces, it must write the same bytes. Requests that Ollama refuses before any model runs are sent over HTTP to a
+double whose upstream is a closed port, so these tests need no engine; what needs one is in
+tests/live/test_ollama_double_live.py, and the comparison with the real Ollama in tests/ollama/test_conformance.py.
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ def chunks_behind(events: list[tuple[str, dict]]) -> list[Chunk]:
             else:
                 chunks.append(Chunk(tool_calls=[{**call, "arguments": json.loads(delta["partial_json"])}]))
         elif name == "message_delta":
+            usage = data["usage"]
+            cached = usage.get("cache_read_input_tokens")  # the prompt's cached part, counted on its own
             chunks.append(Chunk(done=True, done_reason=DONE_REASONS[data["delta"]["stop_reason"]],
-                                prompt_eval_count=data["usage"]["input_tokens"],
-                                eval_count=data["usage"]["output_tokens"]))
+                                prompt_eval_count=usage["input_tokens"] + (cached or 0),
+                                prompt_eval_cached_count=cached, eval_count=usage["output_tokens"]))
     return chunks
 
 
@@ -95,11 +98,12 @@ def test_not_streamed_reply_has_the_blocks_in_ollamas_order_and_no_stop_sequence
     (exchange,) = load_recording("ollama_stream_tool_use")["exchanges"]
     reply = accumulate(iter(chunks_behind(sse_events(exchange["response"]["body"]))), keep_tool_calls=True)
     response = to_messages_response("msg_0", "qwen3", reply)
-    assert [block["type"] for block in response["content"]] == ["thinking", "text", "tool_use"]
+    assert [block["type"] for block in response["content"]] == ["thinking", "tool_use"]
     assert response["content"][0].keys() == {"type", "thinking"}  # Ollama sends no signature
-    assert response["content"][2]["input"] == {"city": "Paris", "unit": "celsius"}
+    assert response["content"][1]["input"] == {"city": "Paris"}
     assert list(response) == ["id", "type", "role", "model", "content", "stop_reason", "usage"]
-    assert response["stop_reason"] == "tool_use" and response["usage"].keys() == {"input_tokens", "output_tokens"}
+    assert response["stop_reason"] == "tool_use"
+    assert list(response["usage"]) == ["input_tokens", "cache_read_input_tokens", "output_tokens"]
     nothing = to_messages_response("msg_0", "qwen3", accumulate(iter([Chunk(done=True, done_reason="stop")]), False))
     assert nothing["content"] is None  # a nil Go slice
 
@@ -169,11 +173,26 @@ def test_thinking_field(thinking, expected):
     ({"model": "qwen3", "max_tokens": 8, "messages": [{"role": "user", "content": [
         {"type": "image", "source": {"type": "url", "url": "https://example.org/a.png"}}]}]},
      "invalid image source type: url. Only base64 images are supported."),
+    ({"model": "qwen3", "max_tokens": 8, "messages": [{"role": "user", "content": [  # Anthropic's way to ask for them
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "d"},
+         "citations": {"enabled": True}}]}]},
+     "json: cannot unmarshal object into Go struct field MessagesRequest.messages.citations of type "
+     "[]anthropic.Citation"),
 ])
 def test_anthropic_middleware_refusals(body, message):
     with pytest.raises(OllamaError) as caught:
         from_messages_request(body)
     assert (caught.value.status, caught.value.message) == (400, message)
+
+
+def test_citations_in_an_earlier_reply_are_read_and_a_document_is_dropped():
+    cited = {"type": "char_location", "cited_text": "x", "document_index": 0, "start_char_index": 0,
+             "end_char_index": 1}
+    request, _ = from_messages_request({"model": "qwen3", "max_tokens": 8, "messages": [
+        {"role": "assistant", "content": [{"type": "text", "text": "hi", "citations": [cited]}]},
+        {"role": "user", "content": [{"type": "document", "source": {"type": "text", "data": "d"}},
+                                     {"type": "text", "text": "ok"}]}]})
+    assert [(m["role"], m["content"]) for m in request.messages] == [("assistant", "hi"), ("user", "ok")]
 
 
 def check(model: str, think=None, tools=(), relax=True) -> ChatRequest:
@@ -292,7 +311,7 @@ def fetch(double: OllamaDouble, path: str, body: dict | None = None, method: str
 
 def test_routes(engineless):
     assert fetch(engineless, "/") == (200, "text/plain; charset=utf-8", "Ollama is running")
-    assert fetch(engineless, "/api/version")[2] == '{"version":"0.32.15"}'
+    assert fetch(engineless, "/api/version")[2] == '{"version":"0.34.4"}'
     for path in ("/v1/v1/messages", "/v1/messages/count_tokens", "/api/chat/x"):
         assert fetch(engineless, path, {"model": "qwen3"}) == (404, "text/plain", "404 page not found")
     assert fetch(engineless, "/v1/messages", method="GET") == (405, "text/plain", "405 method not allowed")

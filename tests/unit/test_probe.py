@@ -2,7 +2,8 @@
 
 The Ollama responses here are constructed in Ollama's wire format (v0.32.15 anthropic/anthropic.go; behaviour table
 in tests/ollama_double.py); not recorded: ids msg_…,
-tool ids call_…, content in order thinking/text/tool_use, usage with only input/output tokens, no stop_sequence
+tool ids call_…, content in order thinking/text/tool_use, usage with only input/output tokens (as before Ollama 0.34,
+which adds cache_read_input_tokens), no stop_sequence
 key, SSE without ping, errors as {"type":"error","error":{…},"request_id":"req_…"} with the HTTP status kept, and
 a plain-text "404 page not found" for routes Ollama lacks. ``probe_engine`` is recorded from the embedded engine.
 """

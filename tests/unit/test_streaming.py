@@ -2,7 +2,8 @@
 real SDK (tests/replay.py; each recording names its source), plus the same events as plain dicts.
 
 Recordings: stream_poem, stream_max_tokens, create_hello, error_500_image, error_404_base_url_v1 — real traffic
-from the embedded engine (tests/recordings/record_engine.py); ollama_* — constructed in Ollama's wire format (v0.32.15)
+from the embedded engine (tests/recordings/record_engine.py); ollama_* — recorded from a real Ollama v0.34.4
+(tests/recordings/record_real_ollama.py), except ollama_stream_xss, constructed in its wire format
 (tests/recordings/build_ollama_transcripts.py).
 """
 
@@ -92,12 +93,14 @@ def test_recorded_engine_stream_shape():
     assert poem.output_tokens == 200 and poem.model == "smollm2-135m"
 
 
-def test_thinking_then_text_then_tool_use():
+def test_thinking_then_tool_use():
     result = accumulate("ollama_stream_tool_use")[0].result()
     assert result.thinking.startswith("The user asks")
-    assert result.text == "Let me check the weather in Paris."
-    assert result.tool_uses == [{"id": "call_x7k2m9qa", "name": "get_weather",
-                                 "input": {"city": "Paris", "unit": "celsius"}}]
+    assert result.text == ""
+    (call,) = result.tool_uses
+    assert call["name"] == "get_weather" and call["input"] == {"city": "Paris"}
+    assert call["id"].startswith("call_") and call["id"] in load_recording("ollama_stream_tool_use")["exchanges"][0][
+        "response"]["body"]
     assert result.stop_reason == "tool_use"
 
 

@@ -36,8 +36,9 @@ def get_time(city: str) -> str:
 
 
 def get_weather_or_raise(city: str) -> dict:
+    """Lesson 06's demo function for a city it lacks, as in tools_tool_raises.json (recorded from a real Ollama)."""
     if city == "亚特兰蒂斯":
-        raise KeyError(f"no weather station for {city}")
+        raise KeyError(f"no demo weather for {city!r}; known cities: 北京, 上海, 广州")
     return get_weather(city)
 
 
@@ -46,6 +47,7 @@ def _run(name: str, functions: dict, **kwargs):
     first_request = recording["exchanges"][0]["request"]["json"]
     client, replayer = replay_client(recording["exchanges"])
     kwargs.setdefault("messages", first_request["messages"])
+    kwargs.setdefault("max_tokens", first_request["max_tokens"])
     result = run_tool_loop(client, model=first_request["model"], tools=first_request["tools"], functions=functions,
                            **kwargs)
     return result, replayer, recording
@@ -121,12 +123,13 @@ def test_a_tool_that_raises_is_sent_back_with_is_error():
 
     (sent,) = _tool_results(replayer.requests[1])
     assert sent["is_error"] is True
-    assert sent["tool_use_id"] == "call_z0b5n8ye"
-    assert sent["content"] == "Error: KeyError: 'no weather station for 亚特兰蒂斯'"
-    assert replayer.requests[1]["json"] == recording["exchanges"][1]["request"]["json"]
+    assert sent["tool_use_id"] == result.calls[0].id and sent["tool_use_id"].startswith("call_")
+    assert sent["content"] == "Error: KeyError: \"no demo weather for '亚特兰蒂斯'; known cities: 北京, 上海, 广州\""
+    assert replayer.requests[1]["json"] == recording["exchanges"][1]["request"]["json"]  # what the real loop sent
     assert result.calls[0].is_error is True
     assert result.stopped_because == "answered"
-    assert result.text == "抱歉，我查不到亚特兰蒂斯的天气。"
+    answer = json.loads(recording["exchanges"][1]["response"]["body"])
+    assert result.text and result.text == answer["content"][0]["text"]
 
 
 def test_unknown_tool_is_an_error_result_and_model_input_is_never_executed(tmp_path):
@@ -213,7 +216,7 @@ def test_a_model_without_tool_support_raises_the_servers_error():
     recording = load_recording("tools_no_tool_support")
     client, _ = replay_client(recording["exchanges"])
     with pytest.raises(anthropic.BadRequestError) as raised:
-        run_tool_loop(client, model="gemma3:4b", messages=[USER], tools=[], functions={})
+        run_tool_loop(client, model="smollm2", messages=[USER], tools=[], functions={})
     assert raised.value.status_code == 400
     assert "does not support tools" in raised.value.body["error"]["message"]
 

@@ -321,6 +321,9 @@ def test_routes(engineless):
         "qwen3:latest": ["completion", "tools", "thinking"], "gpt-oss:latest": ["completion", "tools", "thinking"]}
     status, _, body = fetch(engineless, "/api/show", {"model": "qwen3"})
     assert status == 200 and json.loads(body)["capabilities"] == ["completion", "tools", "thinking"]
+    assert "thinking" not in json.loads(body)  # no thinking controls: qwen3 is on/off
+    shown = json.loads(fetch(engineless, "/api/show", {"model": "gpt-oss"})[2])
+    assert shown["thinking"] == {"values": ["low", "medium", "high"], "default": "medium"}  # no false to switch off
     not_found = (404, '{"error":"model \'mistral:latest\' not found"}')
     assert fetch(engineless, "/api/show", {"model": "mistral"})[::2] == not_found
     assert fetch(engineless, "/api/show", method="POST")[::2] == (400, '{"error":"missing request body"}')

@@ -180,4 +180,4 @@ def test_the_github_workflow_runs_every_ci_stage_in_order():
     import re
 
     workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
-    assert re.findall(r"run: \.ci/run (\w+)$", workflow, re.MULTILINE) == ci_stages()
+    assert re.findall(r"run: \.ci/run ([\w-]+)$", workflow, re.MULTILINE) == ci_stages()

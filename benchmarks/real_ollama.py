@@ -14,22 +14,20 @@ Starts Ollama on its own port (unless ours runs there) and stops it again if it 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.lab import child_pids  # noqa: E402
+from tests.replay import load_ollama  # noqa: E402
+
 PROMPT = "Tell me a long story about a dragon who learns to cook."
-
-
-def load_ollama():
-    spec = importlib.util.spec_from_file_location("ollama_for_bench", ROOT / "scripts" / "ollama.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def post(base_url: str, body: dict) -> dict:
@@ -46,19 +44,6 @@ def memory_kb(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             fields[key] = int(value.split()[0])
     return fields
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (field 4 of /proc/N/stat, after the command in parentheses)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def main() -> int:
@@ -80,7 +65,8 @@ def main() -> int:
         print(f"first reply (runner start and model load included): {time.perf_counter() - began:.2f} s")
         server = ollama.our_pid(ollama.paths(), args.port)
         total = 0
-        for name, pid in [("ollama serve", server)] + [("runner (llama-server)", child) for child in children(server)]:
+        runners = [("runner (llama-server)", child) for child in child_pids(server)]
+        for name, pid in [("ollama serve", server), *runners]:
             figures = memory_kb(pid)
             total += figures["VmRSS"]
             print(f"  {name:22} RSS {figures['VmRSS'] / 1024:6.1f} MB  (peak {figures['VmHWM'] / 1024:6.1f} MB)")

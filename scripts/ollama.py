@@ -312,8 +312,7 @@ def our_pid(p: dict[str, Path], port: int) -> int | None:
     return engine.running_pid(pid_file(p, port), p["binary"])
 
 
-def base_url(port: int) -> str:
-    return f"http://{HOST}:{port}"
+base_url = engine.base_url  # both servers listen on the same loopback host
 
 
 def get_json(url: str, timeout: float = 2) -> dict | None:
